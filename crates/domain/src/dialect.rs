@@ -25,6 +25,16 @@ impl Dialect {
         }
     }
 
+    /// Quotes any identifier for this engine, doubling the quote character inside it.
+    /// Validated names ([`crate::DatabaseName`]) never need the doubling; names read
+    /// back from a catalog might.
+    pub fn quote(self, ident: &str) -> String {
+        match self {
+            Dialect::Mysql => format!("`{}`", ident.replace('`', "``")),
+            Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+        }
+    }
+
     /// The dialect of a connection URL, from its scheme.
     pub fn from_url(url: &str) -> Option<Dialect> {
         let scheme = url.split_once(':')?.0.to_ascii_lowercase();
@@ -74,5 +84,7 @@ mod tests {
         assert_eq!(Dialect::from_url("postgresql://x"), Some(Dialect::Postgres));
         assert_eq!(Dialect::from_url("sqlite://./data"), Some(Dialect::Sqlite));
         assert_eq!(Dialect::from_url("http://x"), None);
+        assert_eq!(Dialect::Mysql.quote("a`b"), "`a``b`");
+        assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
     }
 }

@@ -1,1 +1,123 @@
-//! placeholder
+//! tenantry's drivers: everything tenantry does *to* a tenant database server, behind
+//! one trait with one module per engine (like sqlx's drivers, or Atlas's
+//! `sql/mysql`, `sql/postgres`, `sql/sqlite`).
+//!
+//! A driver creates, drops and checks databases, runs SQL scripts (split by the
+//! domain's `sqlparser`-based splitter; an error names statement and line) and
+//! introspects a database into the canonical schema model. It accepts only
+//! validated [`DatabaseName`]s, so it never pastes user input into SQL. The engine
+//! holds `Arc<dyn TenantDriver>` and never matches on the dialect.
+
+mod error;
+mod mysql;
+mod postgres;
+mod sqlite;
+mod url;
+
+pub use error::DriverError;
+pub use url::ServerUrl;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_schema::Schema;
+
+/// What running a script did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptRun {
+    pub statements: usize,
+    pub elapsed: Duration,
+}
+
+/// Limits a driver keeps towards its server.
+#[derive(Debug, Clone, Copy)]
+pub struct DriverLimits {
+    /// Connections this driver may hold open to the server at once.
+    pub max_connections: u32,
+}
+
+impl Default for DriverLimits {
+    fn default() -> Self {
+        DriverLimits { max_connections: 8 }
+    }
+}
+
+/// Operations on the tenant databases of one server.
+#[async_trait]
+pub trait TenantDriver: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    /// The server's name, as errors show it.
+    fn server(&self) -> &str;
+    /// Checks the server answers.
+    async fn ping(&self) -> Result<(), DriverError>;
+    async fn database_exists(&self, db: &DatabaseName) -> Result<bool, DriverError>;
+    /// Creates an empty database; fails with [`DriverError::AlreadyExists`] if it exists.
+    async fn create_database(&self, db: &DatabaseName) -> Result<(), DriverError>;
+    /// Drops a database if it exists (closing other sessions on it where the engine allows).
+    async fn drop_database(&self, db: &DatabaseName) -> Result<(), DriverError>;
+    /// Databases on the server whose names start with `prefix`, sorted.
+    async fn list_databases(&self, prefix: &str) -> Result<Vec<String>, DriverError>;
+    /// Runs a script in `db`. On PostgreSQL and SQLite it runs in one transaction and
+    /// a failure leaves nothing behind; MySQL commits DDL as it goes.
+    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError>;
+    /// Reads `db`'s schema into the canonical model.
+    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError>;
+    /// Closes pooled connections.
+    async fn close(&self);
+
+    /// Proves the credentials can create and drop databases, with a throwaway one.
+    async fn check_can_create(&self) -> Result<(), DriverError> {
+        let probe = DatabaseName::new(&format!("tenantry_probe_{:08x}", rand::random::<u32>()))
+            .map_err(|e| DriverError::BadUrl(e.to_string()))?;
+        self.create_database(&probe).await?;
+        self.drop_database(&probe).await
+    }
+}
+
+/// Opens a driver for the server at `url`, named `server` in errors and logs.
+pub async fn connect(server: &str, url: &ServerUrl, limits: DriverLimits) -> Result<Arc<dyn TenantDriver>, DriverError> {
+    let driver: Arc<dyn TenantDriver> = match url.dialect() {
+        Dialect::Mysql => Arc::new(mysql::MysqlDriver::connect(server, url, limits).await?),
+        Dialect::Postgres => Arc::new(postgres::PostgresDriver::connect(server, url, limits).await?),
+        Dialect::Sqlite => Arc::new(sqlite::SqliteDriver::open(server, url)?),
+    };
+    Ok(driver)
+}
+
+/// First line of a statement, cut short: enough to recognise it in an error.
+pub(crate) fn excerpt(sql: &str) -> String {
+    let first = sql.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let mut out: String = first.chars().take(100).collect();
+    if first.chars().count() > 100 || sql.trim().lines().count() > 1 {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// Splits `script` and runs its statements one by one on `conn` (a `&mut` connection)
+/// with the simple query protocol (MySQL cannot prepare some DDL, such as
+/// `CREATE TRIGGER`). A macro rather than a generic function: sqlx's executor bounds
+/// defeat the `Send` analysis of `async_trait` futures when written generically.
+macro_rules! run_statements {
+    ($conn:expr, $dialect:expr, $server:expr, $database:expr, $script:expr) => {{
+        let started = std::time::Instant::now();
+        let statements = tenantry_domain::sql::split_script($dialect, $script).map_err(|source| {
+            $crate::DriverError::Split { server: $server.to_string(), database: $database.to_string(), source }
+        })?;
+        for st in &statements {
+            sqlx::Executor::execute(&mut *$conn, sqlx::raw_sql(&st.sql)).await.map_err(|e| {
+                $crate::DriverError::Statement {
+                    server: $server.to_string(),
+                    database: $database.to_string(),
+                    number: st.number,
+                    line: st.line,
+                    message: $crate::error::db_message(&e),
+                    excerpt: $crate::excerpt(&st.sql),
+                }
+            })?;
+        }
+        $crate::ScriptRun { statements: statements.len(), elapsed: started.elapsed() }
+    }};
+}
+pub(crate) use run_statements;

@@ -1,0 +1,136 @@
+//! MySQL/MariaDB: one pool per server, not per database: a session switches database
+//! with `USE`, so a fleet of thousands of databases needs only `max_connections`
+//! connections (MariaDB's default limit is 151 for the whole server).
+
+use crate::error::db_message;
+use crate::{run_statements, DriverError, DriverLimits, ScriptRun, ServerUrl, TenantDriver};
+use async_trait::async_trait;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{ConnectOptions, MySql};
+use std::str::FromStr;
+use std::time::Duration;
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_schema::Schema;
+
+const D: Dialect = Dialect::Mysql;
+
+pub struct MysqlDriver {
+    server: String,
+    pool: MySqlPool,
+}
+
+impl MysqlDriver {
+    pub async fn connect(server: &str, url: &ServerUrl, limits: DriverLimits) -> Result<Self, DriverError> {
+        let options = MySqlConnectOptions::from_str(url.expose())
+            .map_err(|e| DriverError::BadUrl(format!("{url}: {e}")))?
+            // Tenant databases are chosen per operation with USE, never by the URL.
+            .database("")
+            .charset("utf8mb4")
+            .disable_statement_logging();
+        let options = options.log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
+        let pool = MySqlPoolOptions::new()
+            .max_connections(limits.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(15))
+            .idle_timeout(Duration::from_secs(60))
+            .connect_with(options)
+            .await
+            .map_err(|source| DriverError::Unreachable { server: server.into(), url: url.redacted(), source })?;
+        Ok(MysqlDriver { server: server.into(), pool })
+    }
+
+    fn err(&self, action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DriverError + '_ {
+        let action = action.into();
+        move |source| DriverError::Server { server: self.server.clone(), action, source }
+    }
+
+    /// A session switched to `db`.
+    async fn session(&self, db: &DatabaseName) -> Result<PoolConnection<MySql>, DriverError> {
+        let mut conn = self.pool.acquire().await.map_err(self.err("getting a connection"))?;
+        let use_db = format!("USE {}", D.quote(db.as_str()));
+        if let Err(e) = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&use_db)).await {
+            // 1049: unknown database
+            if matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42000") && db_message(&e).contains("Unknown database")) {
+                return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });
+            }
+            return Err(self.err(format!("switching to `{db}`"))(e));
+        }
+        Ok(conn)
+    }
+}
+
+#[async_trait]
+impl TenantDriver for MysqlDriver {
+    fn dialect(&self) -> Dialect {
+        D
+    }
+
+    fn server(&self) -> &str {
+        &self.server
+    }
+
+    async fn ping(&self) -> Result<(), DriverError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(self.err("ping"))?;
+        Ok(())
+    }
+
+    async fn database_exists(&self, db: &DatabaseName) -> Result<bool, DriverError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
+                .bind(db.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.err("looking up a database"))?;
+        Ok(row.is_some())
+    }
+
+    async fn create_database(&self, db: &DatabaseName) -> Result<(), DriverError> {
+        let sql = format!("CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", D.quote(db.as_str()));
+        match sqlx::raw_sql(&sql).execute(&self.pool).await {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(d)) if d.message().contains("database exists") => {
+                Err(DriverError::AlreadyExists { server: self.server.clone(), database: db.to_string() })
+            }
+            Err(e) => Err(self.err(format!("creating database `{db}`"))(e)),
+        }
+    }
+
+    async fn drop_database(&self, db: &DatabaseName) -> Result<(), DriverError> {
+        let sql = format!("DROP DATABASE IF EXISTS {}", D.quote(db.as_str()));
+        sqlx::raw_sql(&sql).execute(&self.pool).await.map_err(self.err(format!("dropping database `{db}`")))?;
+        Ok(())
+    }
+
+    async fn list_databases(&self, prefix: &str) -> Result<Vec<String>, DriverError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA \
+             WHERE LEFT(SCHEMA_NAME, CHAR_LENGTH(?)) = ? ORDER BY SCHEMA_NAME",
+        )
+        .bind(prefix)
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("listing databases"))?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
+        let mut conn = self.session(db).await?;
+        Ok(run_statements!(conn, D, &self.server, db, script))
+    }
+
+    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
+        if !self.database_exists(db).await? {
+            return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });
+        }
+        let mut conn = self.pool.acquire().await.map_err(self.err("getting a connection"))?;
+        tenantry_schema::introspect::mysql::introspect(&mut conn, db.as_str()).await.map_err(|source| {
+            DriverError::Introspect { server: self.server.clone(), database: db.to_string(), source }
+        })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

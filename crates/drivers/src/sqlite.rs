@@ -1,0 +1,154 @@
+//! SQLite: a server is a directory, a database is the file `<name>.db` in it.
+
+use crate::{run_statements, DriverError, ScriptRun, ServerUrl, TenantDriver};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
+use std::path::PathBuf;
+use std::time::Duration;
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_schema::Schema;
+
+const D: Dialect = Dialect::Sqlite;
+
+pub struct SqliteDriver {
+    server: String,
+    dir: PathBuf,
+}
+
+impl SqliteDriver {
+    pub fn open(server: &str, url: &ServerUrl) -> Result<Self, DriverError> {
+        let dir = url.sqlite_dir();
+        std::fs::create_dir_all(&dir).map_err(|source| DriverError::Io {
+            action: format!("creating the directory of server `{server}`"),
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(SqliteDriver { server: server.into(), dir })
+    }
+
+    /// The file of `db`. A `DatabaseName` holds no separator and no `..`.
+    pub fn path(&self, db: &DatabaseName) -> PathBuf {
+        self.dir.join(format!("{}.db", db.as_str()))
+    }
+
+    fn io(&self, action: &str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DriverError {
+        let (action, path, _) = (action.to_string(), path.display().to_string(), &self.server);
+        move |source| DriverError::Io { action, path, source }
+    }
+
+    async fn session(&self, db: &DatabaseName) -> Result<SqliteConnection, DriverError> {
+        let path = self.path(db);
+        if !path.exists() {
+            return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });
+        }
+        SqliteConnectOptions::new()
+            .filename(&path)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .disable_statement_logging()
+            .connect()
+            .await
+            .map_err(|source| DriverError::Server { server: self.server.clone(), action: format!("opening `{db}`"), source })
+    }
+}
+
+#[async_trait]
+impl TenantDriver for SqliteDriver {
+    fn dialect(&self) -> Dialect {
+        D
+    }
+
+    fn server(&self) -> &str {
+        &self.server
+    }
+
+    async fn ping(&self) -> Result<(), DriverError> {
+        let meta = std::fs::metadata(&self.dir).map_err(self.io("reading the directory", &self.dir))?;
+        if meta.permissions().readonly() {
+            return Err(DriverError::Io {
+                action: format!("server `{}` needs a writable directory", self.server),
+                path: self.dir.display().to_string(),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            });
+        }
+        Ok(())
+    }
+
+    async fn database_exists(&self, db: &DatabaseName) -> Result<bool, DriverError> {
+        Ok(self.path(db).exists())
+    }
+
+    async fn create_database(&self, db: &DatabaseName) -> Result<(), DriverError> {
+        let path = self.path(db);
+        // create_new claims the name atomically: two racing creates cannot both win.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(DriverError::AlreadyExists { server: self.server.clone(), database: db.to_string() })
+            }
+            Err(e) => return Err(self.io("creating the database file", &path)(e)),
+        }
+        // An empty file is a valid empty database; opening it once writes the header.
+        let mut conn = self.session(db).await?;
+        sqlx::Executor::execute(&mut conn, sqlx::raw_sql("PRAGMA user_version = 0")).await.map_err(|source| DriverError::Server {
+            server: self.server.clone(),
+            action: format!("initialising `{db}`"),
+            source,
+        })?;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
+    async fn drop_database(&self, db: &DatabaseName) -> Result<(), DriverError> {
+        let path = self.path(db);
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.io("removing the database file", &p)(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_databases(&self, prefix: &str) -> Result<Vec<String>, DriverError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(self.io("listing databases", &self.dir))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".db")).map(str::to_string))
+            .filter(|n| n.starts_with(prefix))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
+        let mut conn = self.session(db).await?;
+        let mut tx = conn.begin().await.map_err(|source| DriverError::Server {
+            server: self.server.clone(),
+            action: format!("starting a transaction in `{db}`"),
+            source,
+        })?;
+        let run = run_statements!(tx, D, &self.server, db, script);
+        tx.commit().await.map_err(|source| DriverError::Server {
+            server: self.server.clone(),
+            action: format!("committing in `{db}`"),
+            source,
+        })?;
+        let _ = conn.close().await;
+        Ok(run)
+    }
+
+    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
+        let mut conn = self.session(db).await?;
+        let schema = tenantry_schema::introspect::sqlite::introspect(&mut conn).await.map_err(|source| {
+            DriverError::Introspect { server: self.server.clone(), database: db.to_string(), source }
+        });
+        let _ = conn.close().await;
+        schema
+    }
+
+    async fn close(&self) {}
+}

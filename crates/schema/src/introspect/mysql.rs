@@ -1,0 +1,174 @@
+//! MySQL/MariaDB: `information_schema`, filtered by schema name, so one session can
+//! read any database on its server without `USE`.
+//!
+//! Quirks handled: MariaDB's `JSON` is `longtext` plus an automatic
+//! `CHECK (json_valid(col))` (reported as type `json`, check dropped); view bodies
+//! name their own schema (stripped, so tenants compare equal); every text column is
+//! `CAST(… AS CHAR)` because some catalog columns come back as binary strings.
+
+use crate::model::{Check, Column, ForeignKey, IndexPart, PrimaryKey, Routine, Schema, Table, Trigger, View};
+use crate::normalize::{column_default, column_type, referential_action};
+use crate::{Context, IntrospectError};
+use sqlx::MySqlConnection;
+use tenantry_domain::Dialect;
+
+const D: Dialect = Dialect::Mysql;
+
+pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Schema, IntrospectError> {
+    let mut schema = Schema::new(D);
+
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("tables")?;
+    for (name,) in tables {
+        schema.tables.insert(name.clone(), Table::new(name));
+    }
+
+    // JSON columns first: MariaDB stores them as longtext guarded by a json_valid check.
+    let checks: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
+         FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? \
+         ORDER BY TABLE_NAME, CONSTRAINT_NAME",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("check constraints")?;
+    let is_json_check = |name: &str, clause: &str| clause == format!("json_valid(`{name}`)");
+
+    let columns: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+                CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("columns")?;
+    for (table, name, ty, nullable, default, extra) in columns {
+        let Some(t) = schema.tables.get_mut(&table) else { continue };
+        let json = checks.iter().any(|(ct, cn, cc)| *ct == table && *cn == name && is_json_check(&name, cc));
+        let data_type = if json { "json".to_string() } else { column_type(D, &ty) };
+        let extra = extra.to_ascii_lowercase();
+        // Nullable columns without a default report the string 'NULL'.
+        let default = column_default(D, &data_type, default.as_deref());
+        t.columns.push(Column {
+            name,
+            nullable: nullable == "YES",
+            default,
+            auto_increment: extra.contains("auto_increment"),
+            on_update: extra.contains("on update").then(|| "CURRENT_TIMESTAMP".to_string()),
+            data_type,
+        });
+    }
+    for (table, name, clause) in &checks {
+        if is_json_check(name, clause) && schema.tables.get(table).and_then(|t| t.column(name)).is_some() {
+            continue;
+        }
+        if let Some(t) = schema.tables.get_mut(table) {
+            t.checks.insert(name.clone(), Check { name: name.clone(), expression: clause.clone() });
+        }
+    }
+
+    let parts: Vec<(String, String, i64, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), \
+                CAST(COLUMN_NAME AS CHAR), CAST(COLLATION AS CHAR), CAST(SUB_PART AS SIGNED) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? \
+         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("indexes")?;
+    for (table, index, non_unique, column, collation, sub_part) in parts {
+        let column = column.unwrap_or_else(|| "(expression)".into());
+        if index == "PRIMARY" {
+            if let Some(t) = schema.tables.get_mut(&table) {
+                t.primary_key.get_or_insert_with(|| PrimaryKey { columns: Vec::new() }).columns.push(column);
+            }
+            continue;
+        }
+        let part = IndexPart {
+            column,
+            descending: collation.as_deref() == Some("D"),
+            prefix: sub_part.and_then(|p| u32::try_from(p).ok()),
+        };
+        super::add_index_part(&mut schema.tables, &table, &index, non_unique == 0, part);
+    }
+
+    let fks: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR), CAST(k.COLUMN_NAME AS CHAR), \
+                CAST(k.REFERENCED_TABLE_NAME AS CHAR), CAST(k.REFERENCED_COLUMN_NAME AS CHAR), \
+                CAST(r.UPDATE_RULE AS CHAR), CAST(r.DELETE_RULE AS CHAR) \
+         FROM information_schema.KEY_COLUMN_USAGE k \
+         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+           ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+          AND r.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("foreign keys")?;
+    for (table, name, column, ref_table, ref_column, on_update, on_delete) in fks {
+        let Some(t) = schema.tables.get_mut(&table) else { continue };
+        let fk = t.foreign_keys.entry(name.clone()).or_insert_with(|| ForeignKey {
+            name,
+            columns: Vec::new(),
+            referenced_table: ref_table,
+            referenced_columns: Vec::new(),
+            on_update: referential_action(D, &on_update),
+            on_delete: referential_action(D, &on_delete),
+        });
+        fk.columns.push(column);
+        fk.referenced_columns.push(ref_column);
+    }
+
+    let views: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS \
+         WHERE TABLE_SCHEMA = ?",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("views")?;
+    let own_prefix = format!("`{}`.", database.replace('`', "``"));
+    for (name, definition) in views {
+        let definition = definition.replace(&own_prefix, "");
+        schema.views.insert(name.clone(), View { name, definition });
+    }
+
+    let triggers: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR), CAST(ACTION_TIMING AS CHAR), \
+                CAST(EVENT_MANIPULATION AS CHAR), CAST(ACTION_STATEMENT AS CHAR) \
+         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("triggers")?;
+    for (name, table, timing, event, definition) in triggers {
+        let definition = definition.replace(&own_prefix, "");
+        schema.triggers.insert(name.clone(), Trigger { name, table, timing, event, definition });
+    }
+
+    let routines: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(ROUTINE_NAME AS CHAR), CAST(ROUTINE_TYPE AS CHAR), CAST(ROUTINE_DEFINITION AS CHAR) \
+         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .reading("routines")?;
+    for (name, kind, definition) in routines {
+        let definition = definition.unwrap_or_default().replace(&own_prefix, "");
+        schema.routines.insert(name.clone(), Routine { name, kind, definition });
+    }
+    Ok(schema)
+}

@@ -1,0 +1,189 @@
+//! Drivers against the real servers: every test runs on SQLite, MariaDB and PostgreSQL.
+
+use std::collections::BTreeMap;
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_drivers::DriverError;
+use tenantry_schema::Schema;
+use tenantry_testkit::{unique_db, ScratchDb, Target};
+
+fn fixture(dialect: Dialect) -> String {
+    let path = format!("{}/tests/fixtures/membership.{}.sql", env!("CARGO_MANIFEST_DIR"), dialect);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// What must be equal on every engine, per ARCHITECTURE.md "Dialect differences":
+/// view bodies and CHECK expressions are each engine's own text (names compared
+/// only), and RESTRICT equals NO ACTION (InnoDB does not tell them apart).
+fn portable(schema: &Schema) -> serde_json::Value {
+    let action = |a: &str| if a == "RESTRICT" { "NO ACTION".to_string() } else { a.to_string() };
+    let tables: BTreeMap<_, _> = schema
+        .tables
+        .values()
+        .map(|t| {
+            let fks: Vec<_> = t
+                .foreign_keys
+                .values()
+                .map(|f| {
+                    serde_json::json!([f.name, f.columns, f.referenced_table, f.referenced_columns,
+                        action(&f.on_update), action(&f.on_delete)])
+                })
+                .collect();
+            let value = serde_json::json!({
+                "columns": t.columns,
+                "primary_key": t.primary_key,
+                "indexes": t.indexes,
+                "foreign_keys": fks,
+                "checks": t.checks.keys().collect::<Vec<_>>(),
+            });
+            (t.name.clone(), value)
+        })
+        .collect();
+    serde_json::json!({ "tables": tables, "views": schema.views.keys().collect::<Vec<_>>() })
+}
+
+#[tokio::test]
+async fn introspection_is_deterministic_and_alike_on_all_engines() {
+    let mut portables = Vec::new();
+    for target in Target::all().await {
+        let db = ScratchDb::create(&target, "intro").await;
+        let run = target.driver.execute_script(&db.name, &fixture(target.dialect)).await.expect("fixture applies");
+        assert_eq!(run.statements, 13 + 12 + 1, "{}: statements run", target.dialect);
+
+        let first = target.driver.introspect(&db.name).await.expect("introspect");
+        let second = target.driver.introspect(&db.name).await.expect("introspect again");
+        assert_eq!(first.to_json(), second.to_json(), "{}: byte-identical JSON", target.dialect);
+        assert_eq!(first.tables.len(), 13);
+        let members = &first.tables["members"];
+        assert_eq!(members.primary_key.as_ref().unwrap().columns, ["id"]);
+        assert!(members.column("id").unwrap().auto_increment, "{}", target.dialect);
+        assert_eq!(members.column("is_active").unwrap().default.as_deref(), Some("true"));
+        assert_eq!(members.column("joined_at").unwrap().default.as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(members.indexes["uq_members_email"].unique, true);
+        assert_eq!(members.foreign_keys["fk_members_branch"].on_delete, "CASCADE");
+        assert!(members.checks.contains_key("ck_members_dues"), "{}: {:?}", target.dialect, members.checks);
+        let elections = &first.tables["elections"];
+        assert!(elections.indexes["idx_elections_branch_opens"].parts[1].descending, "{}", target.dialect);
+        assert!(first.views.contains_key("active_members"));
+        // Round trip through the stored form.
+        let back: Schema = serde_json::from_str(&first.to_json()).unwrap();
+        assert_eq!(back, first);
+        portables.push((target.dialect, portable(&first)));
+    }
+    let (base_dialect, base) = &portables[0];
+    for (dialect, other) in &portables[1..] {
+        if other != base {
+            let a = serde_json::to_string_pretty(base).unwrap();
+            let b = serde_json::to_string_pretty(other).unwrap();
+            let diff: Vec<String> = a
+                .lines()
+                .zip(b.lines())
+                .enumerate()
+                .filter(|(_, (x, y))| x != y)
+                .take(20)
+                .map(|(i, (x, y))| format!("line {i}: {base_dialect}: {x}\n         {dialect}: {y}"))
+                .collect();
+            panic!("{dialect} differs from {base_dialect}:\n{}", diff.join("\n"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn failing_statement_is_named_with_number_and_line() {
+    for target in Target::all().await {
+        let db = ScratchDb::create(&target, "stmterr").await;
+        let script = "CREATE TABLE a (id INTEGER PRIMARY KEY);\n\n-- a comment; with a semicolon\nCREATE TABLE b (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);\n";
+        let err = target.driver.execute_script(&db.name, script).await.expect_err("must fail");
+        match &err {
+            DriverError::Statement { number, line, database, server, .. } => {
+                assert_eq!((*number, *line), (3, 5), "{}: {err}", target.dialect);
+                assert_eq!(database, db.name.as_str());
+                assert!(server.starts_with("test-"));
+            }
+            other => panic!("{}: wrong error {other:?}", target.dialect),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("statement 3 (line 5)") && msg.contains("nowhere"), "{msg}");
+        let tables: Vec<String> = target.driver.introspect(&db.name).await.unwrap().tables.into_keys().collect();
+        match target.dialect {
+            // Transactional DDL: nothing of the failed script remains.
+            Dialect::Postgres | Dialect::Sqlite => assert!(tables.is_empty(), "{}: {tables:?}", target.dialect),
+            // MySQL commits each DDL statement.
+            Dialect::Mysql => assert_eq!(tables, ["a", "b"]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn create_exists_drop_and_conflicts() {
+    for target in Target::all().await {
+        let name = unique_db("life");
+        let d = &target.driver;
+        assert!(!d.database_exists(&name).await.unwrap());
+        d.create_database(&name).await.unwrap();
+        assert!(d.database_exists(&name).await.unwrap());
+        assert!(d.list_databases(name.as_str()).await.unwrap().contains(&name.to_string()));
+        let again = d.create_database(&name).await.expect_err("second create must fail");
+        assert!(matches!(again, DriverError::AlreadyExists { .. }), "{}: {again:?}", target.dialect);
+        d.drop_database(&name).await.unwrap();
+        assert!(!d.database_exists(&name).await.unwrap());
+        d.drop_database(&name).await.expect("dropping a missing database is fine");
+        let missing = d.introspect(&name).await.expect_err("introspecting a missing database fails");
+        assert!(matches!(missing, DriverError::NotFound { .. }), "{}: {missing:?}", target.dialect);
+        d.check_can_create().await.expect("credentials can create databases");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_have_one_winner() {
+    for target in Target::all().await {
+        let name = unique_db("race");
+        let attempts = (0..6).map(|_| {
+            let (d, n) = (target.driver.clone(), name.clone());
+            tokio::spawn(async move { d.create_database(&n).await })
+        });
+        let results = futures::future::join_all(attempts).await;
+        let wins = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+        let conflicts = results.iter().filter(|r| matches!(r, Ok(Err(DriverError::AlreadyExists { .. })))).count();
+        target.driver.drop_database(&name).await.unwrap();
+        assert_eq!((wins, conflicts), (1, 5), "{}: {results:?}", target.dialect);
+    }
+}
+
+#[tokio::test]
+async fn hostile_names_never_reach_a_server() {
+    let hostile = [
+        "x'; DROP DATABASE mysql; --", "a`b", "a\"b", "a;b", "..", "../../etc/passwd", "tenant_é",
+        "テナント", "UPPER", &"a".repeat(200), "a b", "a\nb", "mysql", "postgres",
+    ];
+    for target in Target::all().await {
+        let before = target.driver.list_databases("").await.unwrap();
+        for name in hostile {
+            let err = DatabaseName::new(name).expect_err(name);
+            assert!(err.to_string().starts_with("database name"), "{err}");
+        }
+        let after = target.driver.list_databases("").await.unwrap();
+        // Other test threads may create tt_ databases meanwhile; nothing else may appear.
+        let new: Vec<_> = after.iter().filter(|n| !before.contains(n) && !n.starts_with("tt_")).collect();
+        assert!(new.is_empty(), "{}: {new:?}", target.dialect);
+    }
+}
+
+#[tokio::test]
+async fn scripts_with_bodies_run_on_each_engine() {
+    let scripts = [
+        (Dialect::Mysql, "CREATE TABLE a (n INT NOT NULL, m INT NULL);\nDELIMITER $$\nCREATE TRIGGER a_clamp BEFORE INSERT ON a FOR EACH ROW\nBEGIN\n  IF NEW.n < 0 THEN SET NEW.n = 0; END IF;\nEND$$\nCREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC\nBEGIN\n  RETURN x * 2;\nEND$$\nDELIMITER ;\nINSERT INTO a (n) VALUES (-5);\n"),
+        (Dialect::Postgres, "CREATE TABLE a (n INT NOT NULL, m INT NULL);\nCREATE FUNCTION a_clamp() RETURNS trigger AS $$\nBEGIN\n  IF NEW.n < 0 THEN NEW.n := 0; END IF;\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\nCREATE TRIGGER a_clamp BEFORE INSERT ON a FOR EACH ROW EXECUTE FUNCTION a_clamp();\nINSERT INTO a (n) VALUES (-5);\n"),
+        (Dialect::Sqlite, "CREATE TABLE a (n INT NOT NULL, m INT NULL);\nCREATE TRIGGER a_clamp AFTER INSERT ON a WHEN NEW.n < 0\nBEGIN\n  UPDATE a SET n = 0 WHERE rowid = NEW.rowid;\nEND;\nINSERT INTO a (n) VALUES (-5);\n"),
+    ];
+    for target in Target::all().await {
+        let script = scripts.iter().find(|s| s.0 == target.dialect).unwrap().1;
+        let db = ScratchDb::create(&target, "bodies").await;
+        target.driver.execute_script(&db.name, script).await.unwrap_or_else(|e| panic!("{}: {e}", target.dialect));
+        let schema = target.driver.introspect(&db.name).await.unwrap();
+        let trigger = &schema.triggers["a_clamp"];
+        assert_eq!((trigger.table.as_str(), trigger.event.as_str()), ("a", "INSERT"), "{}", target.dialect);
+        if target.dialect != Dialect::Sqlite {
+            assert!(!schema.routines.is_empty(), "{}: routines are read", target.dialect);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Test support shared by every crate's integration tests: the three engines as test
+//! targets, unique database names, and cleanup that tolerates killed runs.
+//!
+//! Servers come from `TENANTRY_TEST_MYSQL_URL` and `TENANTRY_TEST_POSTGRES_URL`
+//! (default: the local MariaDB and PostgreSQL). A server that cannot be reached fails
+//! the test: a suite that silently skips an engine proves nothing. Names are
+//! `tt_<unix seconds>_<random>`, so any run can sweep what a killed run left behind
+//! (older than an hour) without touching a concurrent run's databases.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_drivers::{DriverLimits, ServerUrl, TenantDriver};
+
+pub const PREFIX: &str = "tt_";
+
+pub fn mysql_url() -> String {
+    std::env::var("TENANTRY_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("TENANTRY_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A fresh, unique database name for a test.
+pub fn unique_name(tag: &str) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let tag: String = tag.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit()).take(12).collect();
+    format!("{PREFIX}{now}_{:08x}_{tag}", rand::random::<u32>())
+}
+
+pub fn unique_db(tag: &str) -> DatabaseName {
+    DatabaseName::new(&unique_name(tag)).expect("unique names are valid")
+}
+
+/// One engine a test runs against, with a driver and a scratch directory for SQLite.
+pub struct Target {
+    pub dialect: Dialect,
+    pub url: String,
+    pub driver: Arc<dyn TenantDriver>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    pub async fn new(dialect: Dialect) -> Target {
+        let (url, dir) = match dialect {
+            Dialect::Mysql => (mysql_url(), None),
+            Dialect::Postgres => (postgres_url(), None),
+            Dialect::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                (format!("sqlite://{}", dir.path().display()), Some(dir))
+            }
+        };
+        let parsed = ServerUrl::parse(&url).expect("test URL parses");
+        let driver = match tenantry_drivers::connect(&format!("test-{dialect}"), &parsed, DriverLimits::default()).await {
+            Ok(d) => d,
+            Err(e) => panic!(
+                "{dialect} test server is not reachable ({e}). Start it (see README) or set TENANTRY_TEST_{}_URL.",
+                dialect.as_str().to_uppercase()
+            ),
+        };
+        sweep_leftovers(driver.as_ref()).await;
+        Target { dialect, url, driver, _dir: dir }
+    }
+
+    /// All three engines.
+    pub async fn all() -> Vec<Target> {
+        let mut out = Vec::new();
+        for d in Dialect::ALL {
+            out.push(Target::new(d).await);
+        }
+        out
+    }
+
+    /// A URL for a landlord database named `db` on this target's server.
+    pub fn landlord_url(&self, db: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("sqlite://{}/{db}.db", self.url.trim_start_matches("sqlite://")),
+            _ => format!("{}/{db}", self.url.trim_end_matches('/')),
+        }
+    }
+}
+
+/// Drops `tt_` databases older than an hour: leftovers of killed runs.
+pub async fn sweep_leftovers(driver: &dyn TenantDriver) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let Ok(names) = driver.list_databases(PREFIX).await else { return };
+    for name in names {
+        let born = name[PREFIX.len()..].split('_').next().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        if born + 3600 < now {
+            if let Ok(db) = DatabaseName::new(&name) {
+                let _ = driver.drop_database(&db).await;
+            }
+        }
+    }
+}
+
+/// A database dropped when the guard goes, also when the test panics.
+pub struct ScratchDb {
+    pub name: DatabaseName,
+    url: String,
+}
+
+impl ScratchDb {
+    pub async fn create(target: &Target, tag: &str) -> ScratchDb {
+        let name = unique_db(tag);
+        target.driver.create_database(&name).await.expect("create scratch database");
+        ScratchDb { name, url: target.url.clone() }
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, whose pools cannot be driven from here:
+        // a helper thread with its own runtime and its own connection does the drop.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                let Ok(url) = ServerUrl::parse(&url) else { return };
+                if let Ok(driver) = tenantry_drivers::connect("cleanup", &url, DriverLimits { max_connections: 1 }).await {
+                    let _ = driver.drop_database(&name).await;
+                    driver.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}

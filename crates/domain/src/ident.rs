@@ -133,6 +133,16 @@ impl DatabaseName {
     }
 }
 
+/// Engines' own databases: never a landlord either.
+const ENGINE_DATABASES: &[&str] =
+    &["mysql", "information_schema", "performance_schema", "sys", "postgres", "template0", "template1"];
+
+/// Validates the landlord's database name (from `--landlord URL`): the same spelling
+/// rule as tenant databases, without tenantry's own reserved names.
+pub fn check_landlord_database(s: &str) -> Result<(), IdentError> {
+    check("landlord database name", s, DatabaseName::MAX_LEN, false, ENGINE_DATABASES)
+}
+
 /// A database server's name in the landlord: `[a-z][a-z0-9_-]{0,62}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -30,8 +30,7 @@ impl DriverError {
     /// SQL or the input: such a step may succeed when retried later.
     pub fn is_server_unavailable(&self) -> bool {
         let source = match self {
-            DriverError::Unreachable { .. } => return true,
-            DriverError::Server { source, .. } => source,
+            DriverError::Unreachable { source, .. } | DriverError::Server { source, .. } => source,
             _ => return false,
         };
         matches!(source, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))

@@ -29,14 +29,17 @@ impl MysqlDriver {
             .charset("utf8mb4")
             .disable_statement_logging();
         let options = options.log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
+        // One direct connection first: a pool hides "connection refused" behind its
+        // acquire timeout, and the user needs the real reason at once.
+        let probe = options.connect().await;
+        let probe = probe.map_err(|source| DriverError::Unreachable { server: server.into(), url: url.redacted(), source })?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = MySqlPoolOptions::new()
             .max_connections(limits.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(15))
             .idle_timeout(Duration::from_secs(60))
-            .connect_with(options)
-            .await
-            .map_err(|source| DriverError::Unreachable { server: server.into(), url: url.redacted(), source })?;
+            .connect_lazy_with(options);
         Ok(MysqlDriver { server: server.into(), pool })
     }
 

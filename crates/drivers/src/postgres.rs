@@ -28,13 +28,16 @@ impl PostgresDriver {
         options = options.disable_statement_logging();
         // The URL's database, or `postgres`, is where CREATE DATABASE is issued from.
         let admin_db = options.get_database().unwrap_or("postgres").to_string();
+        let admin_options = options.clone().database(&admin_db);
+        // One direct connection first, for the real reason when it fails (see mysql.rs).
+        let probe = admin_options.connect().await;
+        let probe = probe.map_err(|source| DriverError::Unreachable { server: server.into(), url: url.redacted(), source })?;
+        let _ = probe.close().await;
         let admin = PgPoolOptions::new()
             .max_connections(limits.max_connections.clamp(1, 4))
             .acquire_timeout(Duration::from_secs(15))
             .idle_timeout(Duration::from_secs(60))
-            .connect_with(options.clone().database(&admin_db))
-            .await
-            .map_err(|source| DriverError::Unreachable { server: server.into(), url: url.redacted(), source })?;
+            .connect_lazy_with(admin_options);
         Ok(PostgresDriver { server: server.into(), options, admin })
     }
 

@@ -1,1 +1,58 @@
-//! placeholder
+//! tenantry's engine: every operation the CLI, the HTTP API and the web UI offer,
+//! written once. Interfaces parse input and print output; the engine decides.
+//!
+//! It owns the configuration, the master key that encrypts stored credentials, the
+//! landlord (through `tenantry-store`) and one driver per database server (through
+//! `tenantry-drivers`), opened lazily and shared.
+
+pub mod config;
+mod error;
+mod init;
+pub mod secrets;
+mod servers;
+
+pub use config::{Config, ConfigOverrides};
+pub use error::EngineError;
+pub use init::{init, InitReport};
+pub use servers::AddServer;
+pub use tenantry_store::ServerRecord;
+
+use secrets::MasterKey;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tenantry_drivers::TenantDriver;
+use tenantry_store::Landlord;
+use tokio::sync::Mutex;
+
+/// The engine over one landlord.
+pub struct Engine {
+    config: Config,
+    landlord: Landlord,
+    key: MasterKey,
+    drivers: Mutex<HashMap<String, Arc<dyn TenantDriver>>>,
+}
+
+impl Engine {
+    /// Opens the landlord named by `config` (creating and migrating it when needed).
+    pub async fn open(config: Config) -> Result<Engine, EngineError> {
+        let landlord = Landlord::open(&config.landlord).await?;
+        let key = MasterKey::load_or_create(&config)?;
+        Ok(Engine { config, landlord, key, drivers: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn landlord(&self) -> &Landlord {
+        &self.landlord
+    }
+
+    /// Closes every connection the engine holds.
+    pub async fn close(&self) {
+        for (_, d) in self.drivers.lock().await.drain() {
+            d.close().await;
+        }
+        self.landlord.close().await;
+    }
+}

@@ -1,0 +1,55 @@
+//! The command line, as the CLI contract in PRODUCT.md names it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "tenantry", version, about = "Control plane for database-per-tenant SaaS: templates, provisioning, rollouts, drift.")]
+pub struct Cli {
+    /// Configuration file [default: ./tenantry.toml]
+    #[arg(long, global = true, env = "TENANTRY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Landlord database URL (sqlite://PATH, mysql://…/DB, postgres://…/DB)
+    #[arg(long, global = true, env = "TENANTRY_LANDLORD_URL", value_name = "URL", hide_env_values = true)]
+    pub landlord: Option<String>,
+    /// Machine-readable JSON output
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented tenantry.toml and create the embedded SQLite default
+    Init {
+        /// Directory to initialise
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Database servers where tenant databases live
+    #[command(subcommand)]
+    Server(ServerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Register a server after checking it is reachable and can create databases
+    Add(ServerAdd),
+    /// List registered servers (credentials are never shown)
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerAdd {
+    /// Server name: lowercase letters, digits, - and _
+    pub name: String,
+    /// mysql://user:pass@host:3306, postgres://user:pass@host:5432 or sqlite://DIR
+    pub url: String,
+    /// How many tenant databases it may hold
+    #[arg(long)]
+    pub capacity: Option<i64>,
+    /// How many operations may run on it at once
+    #[arg(long)]
+    pub max_concurrency: Option<i64>,
+}

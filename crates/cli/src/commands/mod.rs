@@ -1,0 +1,25 @@
+//! One module per command group; each turns parsed arguments into engine calls.
+
+mod init;
+mod server;
+
+use crate::cli::{Cli, Command};
+use tenantry_engine::{Config, ConfigOverrides, Engine};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = ConfigOverrides { config_file: cli.config.clone(), landlord: cli.landlord.clone() };
+    match cli.command {
+        Command::Init { dir } => init::run(&dir, cli.json).await,
+        Command::Server(cmd) => {
+            let engine = open(&overrides).await?;
+            let result = server::run(&engine, cmd, cli.json).await;
+            engine.close().await;
+            result
+        }
+    }
+}
+
+async fn open(overrides: &ConfigOverrides) -> anyhow::Result<Engine> {
+    let config = Config::load(overrides)?;
+    Ok(Engine::open(config).await?)
+}

@@ -9,6 +9,7 @@
 pub mod dialect;
 pub mod ident;
 pub mod sql;
+pub mod template;
 
 pub use dialect::Dialect;
 pub use ident::{DatabaseName, IdentError, ServerName, Slug};

@@ -30,6 +30,49 @@ pub enum Command {
     /// Database servers where tenant databases live
     #[command(subcommand)]
     Server(ServerCommand),
+    /// Tenant templates: import, export, inspect
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Import a template directory (a new version when it changed; identical content is a no-op)
+    Import {
+        /// The template directory (template.toml, modules/, migrations/)
+        dir: PathBuf,
+    },
+    /// Write a stored version back as a directory
+    Export {
+        name: String,
+        dir: PathBuf,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// List templates
+    List,
+    /// Versions, modules and migrations of a template, and which versions tenants use
+    Show {
+        name: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// The schema a version builds (all modules), as introspected from a real database
+    Snapshot {
+        name: String,
+        #[arg(long)]
+        version: Option<String>,
+        /// mysql, postgres or sqlite [default: the template's first dialect]
+        #[arg(long)]
+        dialect: Option<String>,
+    },
+    /// Soft-delete a template that no tenant uses
+    Delete {
+        name: String,
+        /// Confirm
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,14 @@ pub enum EngineError {
     #[error("secrets: {0}")]
     Secret(String),
     #[error(transparent)]
+    TemplateInvalid(tenantry_domain::template::TemplateErrors),
+    #[error("{0}")]
+    TemplateBuild(String),
+    #[error("{0}")]
+    Integrity(String),
+    #[error("{0}")]
+    Locked(String),
+    #[error(transparent)]
     Driver(#[from] DriverError),
     #[error(transparent)]
     Store(StoreError),
@@ -40,7 +48,10 @@ impl EngineError {
     /// `server_unavailable`, `database`, `landlord`.
     pub fn code(&self) -> &'static str {
         match self {
-            EngineError::Invalid(_) | EngineError::Ident(_) => "invalid",
+            EngineError::Invalid(_) | EngineError::Ident(_) | EngineError::TemplateInvalid(_) => "invalid",
+            EngineError::TemplateBuild(_) => "template_build",
+            EngineError::Integrity(_) => "integrity",
+            EngineError::Locked(_) => "locked",
             EngineError::Conflict { .. } => "conflict",
             EngineError::NotFound { .. } => "not_found",
             EngineError::Config(_) => "config",

@@ -10,6 +10,7 @@ mod error;
 mod init;
 pub mod secrets;
 mod servers;
+pub mod templates;
 
 pub use config::{Config, ConfigOverrides};
 pub use error::EngineError;

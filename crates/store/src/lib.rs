@@ -14,10 +14,15 @@ mod dialect;
 mod error;
 mod migrate;
 mod servers;
+mod templates;
 pub mod time;
 
 pub use error::StoreError;
 pub use servers::{NewServer, ServerRecord};
+pub use templates::{
+    MigrationRecord, ModuleRecord, NewMigration, NewModule, NewSnapshot, NewVersion, SnapshotRecord, TemplateImport,
+    TemplateRecord, VersionRecord,
+};
 
 use dialect::LandlordDialect;
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -2,6 +2,7 @@
 
 mod init;
 mod server;
+mod template;
 
 use crate::cli::{Cli, Command};
 use tenantry_engine::{Config, ConfigOverrides, Engine};
@@ -13,6 +14,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Server(cmd) => {
             let engine = open(&overrides).await?;
             let result = server::run(&engine, cmd, cli.json).await;
+            engine.close().await;
+            result
+        }
+        Command::Template(cmd) => {
+            let engine = open(&overrides).await?;
+            let result = template::run(&engine, cmd, cli.json).await;
             engine.close().await;
             result
         }

@@ -1,0 +1,2 @@
+DROP INDEX idx_employees_type;
+ALTER TABLE employees DROP COLUMN employment_type;

@@ -1,0 +1,1 @@
+ALTER TABLE projects ADD COLUMN budget DECIMAL(12,2) NULL;

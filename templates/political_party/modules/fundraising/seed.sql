@@ -1,0 +1,1 @@
+INSERT INTO campaigns (name, goal_amount) VALUES ('General fund', NULL);

@@ -127,3 +127,72 @@ impl Drop for ScratchDb {
         .join();
     }
 }
+
+/// The engines' own command-line clients, fed a file: the floor tenantry is compared
+/// with in tests and benchmarks.
+pub mod client {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    /// Runs `sql_file` in database `db` of `target` with `mysql`, `psql` or `sqlite3`.
+    pub fn run_file(target: &Target, db: &DatabaseName, sql_file: &std::path::Path) -> Result<(), String> {
+        let file = std::fs::File::open(sql_file).map_err(|e| format!("{}: {e}", sql_file.display()))?;
+        let mut cmd = match target.dialect {
+            Dialect::Mysql => {
+                let u = url_parts(&target.url);
+                let mut c = Command::new("mysql");
+                c.args(["-h", &u.host, "-P", &u.port.to_string(), "-u", &u.user, "--batch", db.as_str()]);
+                if !u.password.is_empty() {
+                    c.env("MYSQL_PWD", &u.password);
+                }
+                c
+            }
+            Dialect::Postgres => {
+                let u = url_parts(&target.url);
+                let mut c = Command::new("psql");
+                c.args(["-h", &u.host, "-p", &u.port.to_string(), "-U", &u.user, "-d", db.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-X"]);
+                if !u.password.is_empty() {
+                    c.env("PGPASSWORD", &u.password);
+                }
+                c
+            }
+            Dialect::Sqlite => {
+                let dir = target.url.trim_start_matches("sqlite://");
+                let mut c = Command::new("sqlite3");
+                c.args(["-bail", &format!("{dir}/{db}.db")]);
+                c
+            }
+        };
+        let out = cmd
+            .stdin(Stdio::from(file))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| format!("cannot run the {} client: {e}", target.dialect))?;
+        if out.status.success() && out.stderr.is_empty() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    struct UrlParts {
+        host: String,
+        port: u16,
+        user: String,
+        password: String,
+    }
+
+    fn url_parts(url: &str) -> UrlParts {
+        let parsed = ServerUrl::parse(url).expect("test URL");
+        let rest = url.split_once("://").map(|x| x.1).unwrap_or("");
+        let auth = rest.split_once('@').map(|x| x.0).unwrap_or("");
+        let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+        UrlParts {
+            host: parsed.host().unwrap_or_else(|| "127.0.0.1".into()),
+            port: parsed.port().unwrap_or(0),
+            user: user.to_string(),
+            password: password.to_string(),
+        }
+    }
+}

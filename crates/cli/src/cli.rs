@@ -33,6 +33,64 @@ pub enum Command {
     /// Tenant templates: import, export, inspect
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Tenants: create, inspect, suspend, delete
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// A tenant's migration history
+    History {
+        slug: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Provision a tenant database from a template (all or nothing)
+    Create {
+        slug: String,
+        #[arg(long)]
+        template: String,
+        /// Template version [default: the newest]
+        #[arg(long)]
+        version: Option<String>,
+        /// Optional modules, comma-separated (their dependencies come along)
+        #[arg(long, value_delimiter = ',')]
+        modules: Vec<String>,
+        /// Database server [default: the least loaded one of the template's dialects]
+        #[arg(long)]
+        server: Option<String>,
+        /// Display name [default: the slug]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants
+    List {
+        #[arg(long)]
+        template: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        drift: Option<String>,
+    },
+    /// A tenant's record and history
+    Show { slug: String },
+    /// The tenant database's live schema
+    Schema { slug: String },
+    /// Where and how the application connects (reveals the password)
+    Credentials { slug: String },
+    /// Revoke the tenant's database access
+    Suspend { slug: String },
+    /// Restore the tenant's database access
+    Resume { slug: String },
+    /// Delete a tenant (its history stays in the landlord)
+    Delete {
+        slug: String,
+        /// Confirm
+        #[arg(long)]
+        yes: bool,
+        /// Leave the database in place
+        #[arg(long)]
+        keep_database: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

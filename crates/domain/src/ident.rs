@@ -143,6 +143,66 @@ pub fn check_landlord_database(s: &str) -> Result<(), IdentError> {
     check("landlord database name", s, DatabaseName::MAX_LEN, false, ENGINE_DATABASES)
 }
 
+/// A tenant's database login: `t_<slug, up to 20>_<8 hex of the slug's hash>`, at most
+/// 31 characters (MySQL 8 allows 32), lowercase, so it needs no quoting anywhere and
+/// two slugs with the same prefix still get different logins.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LoginName(String);
+
+impl LoginName {
+    pub fn for_slug(slug: &Slug) -> LoginName {
+        use sha2::{Digest, Sha256};
+        let head: String = slug.as_str().replace('-', "_").chars().take(20).collect();
+        let hash = hex::encode(&Sha256::digest(slug.as_str().as_bytes())[..4]);
+        LoginName(format!("t_{head}_{hash}"))
+    }
+
+    /// Accepts a stored login back, with the same rules.
+    pub fn new(s: &str) -> Result<LoginName, IdentError> {
+        check("login name", s, 31, false, &[])?;
+        Ok(LoginName(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LoginName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A generated password: letters and digits only, 20 to 64 of them, so it can be
+/// written into `CREATE USER … IDENTIFIED BY '…'` without escaping.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(s: &str) -> Result<Password, IdentError> {
+        if !(20..=64).contains(&s.len()) || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(IdentError::BadChar {
+                kind: "password",
+                shown: "(hidden)".into(),
+                what: "other characters or length".into(),
+                allowed: "20 to 64 letters and digits",
+            });
+        }
+        Ok(Password(s.to_string()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
 /// A database server's name in the landlord: `[a-z][a-z0-9_-]{0,62}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -215,6 +275,18 @@ mod tests {
             assert!(!msg.contains('\n') && !msg.contains('\0'), "message must be one safe line: {msg:?}");
         }
         assert!(matches!(DatabaseName::new(&long), Err(IdentError::TooLong { len: 200, max: 63, .. })));
+    }
+
+    #[test]
+    fn logins_are_short_distinct_and_valid() {
+        let a = LoginName::for_slug(&Slug::new("a-very-long-organisation-name-number-one").unwrap());
+        let b = LoginName::for_slug(&Slug::new("a-very-long-organisation-name-number-two").unwrap());
+        assert_ne!(a, b);
+        assert!(a.as_str().len() <= 31, "{}", a.as_str());
+        assert!(LoginName::new(a.as_str()).is_ok());
+        assert!(Password::new("short").is_err());
+        assert!(Password::new("abcdefghijklmnopqrst'; DROP").is_err());
+        assert!(format!("{:?}", Password::new("abcdefghijklmnopqrstuvwxyz").unwrap()).contains("***"));
     }
 
     #[test]

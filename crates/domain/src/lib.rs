@@ -13,4 +13,4 @@ pub mod template;
 pub mod template_plan;
 
 pub use dialect::Dialect;
-pub use ident::{DatabaseName, IdentError, ServerName, Slug};
+pub use ident::{DatabaseName, IdentError, LoginName, Password, ServerName, Slug};

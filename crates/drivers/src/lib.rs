@@ -20,7 +20,7 @@ pub use url::ServerUrl;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_domain::{DatabaseName, Dialect, LoginName, Password};
 use tenantry_schema::Schema;
 
 /// What running a script did.
@@ -28,6 +28,15 @@ use tenantry_schema::Schema;
 pub struct ScriptRun {
     pub statements: usize,
     pub elapsed: Duration,
+}
+
+/// Where an application connects to a tenant database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// The database name, or for SQLite the file's path.
+    pub database: String,
 }
 
 /// Limits a driver keeps towards its server.
@@ -65,6 +74,25 @@ pub trait TenantDriver: Send + Sync {
     async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError>;
     /// Closes pooled connections.
     async fn close(&self);
+
+    /// Where applications reach `db`.
+    fn location(&self, db: &DatabaseName) -> Location;
+
+    /// Whether the engine has logins (SQLite has none: access is the file).
+    fn has_logins(&self) -> bool;
+    /// Creates (or recreates) `login`, able to read and write data in `db` and to reach
+    /// no other database. No DDL: schema changes go through tenantry.
+    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError>;
+    /// Drops `login` (its grants in `db` first, when `db` still exists).
+    async fn drop_login(&self, db: &DatabaseName, login: &LoginName) -> Result<(), DriverError>;
+    /// Locks or unlocks `login`; locking also ends its open sessions.
+    async fn set_login_enabled(&self, login: &LoginName, enabled: bool) -> Result<(), DriverError>;
+
+    /// Copies `source` into a new database `target` by the engine's own means; `false`
+    /// when the engine has none (the caller builds `target` by replaying DDL).
+    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError>;
+    /// Renames a database; `false` when the engine cannot.
+    async fn rename_database(&self, from: &DatabaseName, to: &DatabaseName) -> Result<bool, DriverError>;
 
     /// Proves the credentials can create and drop databases, with a throwaway one.
     async fn check_can_create(&self) -> Result<(), DriverError> {

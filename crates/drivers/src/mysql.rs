@@ -3,14 +3,14 @@
 //! connections (MariaDB's default limit is 151 for the whole server).
 
 use crate::error::db_message;
-use crate::{run_statements, DriverError, DriverLimits, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_statements, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
 use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{ConnectOptions, MySql};
 use std::str::FromStr;
 use std::time::Duration;
-use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_domain::{DatabaseName, Dialect, LoginName, Password};
 use tenantry_schema::Schema;
 
 const D: Dialect = Dialect::Mysql;
@@ -18,6 +18,8 @@ const D: Dialect = Dialect::Mysql;
 pub struct MysqlDriver {
     server: String,
     pool: MySqlPool,
+    host: Option<String>,
+    port: Option<u16>,
 }
 
 impl MysqlDriver {
@@ -40,7 +42,7 @@ impl MysqlDriver {
             .acquire_timeout(Duration::from_secs(15))
             .idle_timeout(Duration::from_secs(60))
             .connect_lazy_with(options);
-        Ok(MysqlDriver { server: server.into(), pool })
+        Ok(MysqlDriver { server: server.into(), pool, host: url.host(), port: url.port() })
     }
 
     fn err(&self, action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DriverError + '_ {
@@ -135,5 +137,64 @@ impl TenantDriver for MysqlDriver {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn location(&self, db: &DatabaseName) -> Location {
+        Location { host: self.host.clone(), port: self.port, database: db.to_string() }
+    }
+
+    fn has_logins(&self) -> bool {
+        true
+    }
+
+    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError> {
+        // Validated login and password: letters, digits and `_` only, safe to inline.
+        let user = format!("'{}'@'%'", login.as_str());
+        let script = [
+            format!("DROP USER IF EXISTS {user}"),
+            format!("CREATE USER {user} IDENTIFIED BY '{}'", password.expose()),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES, SHOW VIEW ON {}.* TO {user}",
+                D.quote(db.as_str())
+            ),
+        ];
+        for sql in script {
+            sqlx::raw_sql(&sql).execute(&self.pool).await.map_err(self.err(format!("creating login `{login}` for `{db}`")))?;
+        }
+        Ok(())
+    }
+
+    async fn drop_login(&self, _db: &DatabaseName, login: &LoginName) -> Result<(), DriverError> {
+        let sql = format!("DROP USER IF EXISTS '{}'@'%'", login.as_str());
+        sqlx::raw_sql(&sql).execute(&self.pool).await.map_err(self.err(format!("dropping login `{login}`")))?;
+        Ok(())
+    }
+
+    async fn set_login_enabled(&self, login: &LoginName, enabled: bool) -> Result<(), DriverError> {
+        let action = if enabled { "UNLOCK" } else { "LOCK" };
+        let sql = format!("ALTER USER '{}'@'%' ACCOUNT {action}", login.as_str());
+        sqlx::raw_sql(&sql).execute(&self.pool).await.map_err(self.err(format!("{} login `{login}`", action.to_lowercase())))?;
+        if !enabled {
+            let sessions: Vec<(i64,)> = sqlx::query_as("SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE USER = ?")
+                .bind(login.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.err("listing sessions"))?;
+            for (id,) in sessions {
+                // The session may end by itself meanwhile.
+                let _ = sqlx::raw_sql(&format!("KILL {id}")).execute(&self.pool).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn clone_database(&self, _source: &DatabaseName, _target: &DatabaseName) -> Result<bool, DriverError> {
+        // MySQL has no database copy; CREATE TABLE … LIKE loses foreign keys. Replay.
+        Ok(false)
+    }
+
+    async fn rename_database(&self, _from: &DatabaseName, _to: &DatabaseName) -> Result<bool, DriverError> {
+        // No RENAME DATABASE, and RENAME TABLE cannot move views or triggers.
+        Ok(false)
     }
 }

@@ -2,13 +2,13 @@
 //! a session opened on the tenant database for each script or introspection (a
 //! PostgreSQL session is bound to one database). Sessions run with `jit = off`.
 
-use crate::{run_statements, DriverError, DriverLimits, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_statements, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
-use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_domain::{DatabaseName, Dialect, LoginName, Password};
 use tenantry_schema::Schema;
 
 const D: Dialect = Dialect::Postgres;
@@ -17,6 +17,8 @@ pub struct PostgresDriver {
     server: String,
     options: PgConnectOptions,
     admin: PgPool,
+    host: Option<String>,
+    port: Option<u16>,
 }
 
 impl PostgresDriver {
@@ -38,7 +40,7 @@ impl PostgresDriver {
             .acquire_timeout(Duration::from_secs(15))
             .idle_timeout(Duration::from_secs(60))
             .connect_lazy_with(admin_options);
-        Ok(PostgresDriver { server: server.into(), options, admin })
+        Ok(PostgresDriver { server: server.into(), options, admin, host: url.host(), port: url.port() })
     }
 
     fn err(&self, action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DriverError + '_ {
@@ -132,5 +134,106 @@ impl TenantDriver for PostgresDriver {
 
     async fn close(&self) {
         self.admin.close().await;
+    }
+
+    fn location(&self, db: &DatabaseName) -> Location {
+        Location { host: self.host.clone(), port: self.port, database: db.to_string() }
+    }
+
+    fn has_logins(&self) -> bool {
+        true
+    }
+
+    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError> {
+        let (role, database) = (D.quote(login.as_str()), D.quote(db.as_str()));
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_roles WHERE rolname = $1")
+            .bind(login.as_str())
+            .fetch_optional(&self.admin)
+            .await
+            .map_err(self.err("looking up a login"))?;
+        let create = if exists.is_some() {
+            format!("ALTER ROLE {role} LOGIN PASSWORD '{}'", password.expose())
+        } else {
+            format!("CREATE ROLE {role} LOGIN PASSWORD '{}'", password.expose())
+        };
+        // PUBLIC may connect to every database by default: not to a tenant's.
+        for sql in [create, format!("REVOKE ALL ON DATABASE {database} FROM PUBLIC"), format!("GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}")] {
+            match sqlx::raw_sql(&sql).execute(&self.admin).await {
+                Ok(_) => {}
+                // Two creates racing on one role name.
+                Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("23505") => {}
+                Err(e) => return Err(self.err(format!("creating login `{login}` for `{db}`"))(e)),
+            }
+        }
+        let grants = format!(
+            "GRANT USAGE ON SCHEMA public TO {role};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};
+             GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO {role};"
+        );
+        self.execute_script(db, &grants).await?;
+        Ok(())
+    }
+
+    async fn drop_login(&self, db: &DatabaseName, login: &LoginName) -> Result<(), DriverError> {
+        let role = D.quote(login.as_str());
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_roles WHERE rolname = $1")
+            .bind(login.as_str())
+            .fetch_optional(&self.admin)
+            .await
+            .map_err(self.err("looking up a login"))?;
+        if exists.is_none() {
+            return Ok(());
+        }
+        // Its grants live inside the database (when that still exists) and on it.
+        if self.database_exists(db).await? {
+            self.execute_script(db, &format!("DROP OWNED BY {role}")).await?;
+            let _ = sqlx::raw_sql(&format!("REVOKE ALL ON DATABASE {} FROM {role}", D.quote(db.as_str()))).execute(&self.admin).await;
+        }
+        let _ = sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
+            .bind(login.as_str())
+            .execute(&self.admin)
+            .await;
+        sqlx::raw_sql(&format!("DROP ROLE IF EXISTS {role}")).execute(&self.admin).await.map_err(self.err(format!("dropping login `{login}`")))?;
+        Ok(())
+    }
+
+    async fn set_login_enabled(&self, login: &LoginName, enabled: bool) -> Result<(), DriverError> {
+        let what = if enabled { "LOGIN" } else { "NOLOGIN" };
+        let sql = format!("ALTER ROLE {} {what}", D.quote(login.as_str()));
+        sqlx::raw_sql(&sql).execute(&self.admin).await.map_err(self.err(format!("setting {what} on `{login}`")))?;
+        if !enabled {
+            sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1")
+                .bind(login.as_str())
+                .execute(&self.admin)
+                .await
+                .map_err(self.err("ending sessions"))?;
+        }
+        Ok(())
+    }
+
+    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError> {
+        let sql = format!("CREATE DATABASE {} TEMPLATE {}", D.quote(target.as_str()), D.quote(source.as_str()));
+        match sqlx::raw_sql(&sql).execute(&self.admin).await {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("42P04") | Some("23505")) => {
+                Err(DriverError::AlreadyExists { server: self.server.clone(), database: target.to_string() })
+            }
+            Err(e) => Err(self.err(format!("cloning `{source}` into `{target}`"))(e)),
+        }
+    }
+
+    async fn rename_database(&self, from: &DatabaseName, to: &DatabaseName) -> Result<bool, DriverError> {
+        let sql = format!("ALTER DATABASE {} RENAME TO {}", D.quote(from.as_str()), D.quote(to.as_str()));
+        match sqlx::raw_sql(&sql).execute(&self.admin).await {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42P04") => {
+                Err(DriverError::AlreadyExists { server: self.server.clone(), database: to.to_string() })
+            }
+            Err(e) => Err(self.err(format!("renaming `{from}` to `{to}`"))(e)),
+        }
     }
 }

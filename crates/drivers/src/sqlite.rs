@@ -1,12 +1,12 @@
 //! SQLite: a server is a directory, a database is the file `<name>.db` in it.
 
-use crate::{run_statements, DriverError, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_statements, DriverError, Location, ScriptRun, ServerUrl, TenantDriver};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 use std::path::PathBuf;
 use std::time::Duration;
-use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_domain::{DatabaseName, Dialect, LoginName, Password};
 use tenantry_schema::Schema;
 
 const D: Dialect = Dialect::Sqlite;
@@ -151,4 +151,60 @@ impl TenantDriver for SqliteDriver {
     }
 
     async fn close(&self) {}
+
+    fn location(&self, db: &DatabaseName) -> Location {
+        let path = self.path(db);
+        let abs = std::path::absolute(&path).unwrap_or(path);
+        Location { host: None, port: None, database: abs.display().to_string() }
+    }
+
+    fn has_logins(&self) -> bool {
+        false
+    }
+
+    async fn create_login(&self, _db: &DatabaseName, _login: &LoginName, _password: &Password) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn drop_login(&self, _db: &DatabaseName, _login: &LoginName) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn set_login_enabled(&self, _login: &LoginName, _enabled: bool) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError> {
+        let (from, to) = (self.path(source), self.path(target));
+        if !from.exists() {
+            return Err(DriverError::NotFound { server: self.server.clone(), database: source.to_string() });
+        }
+        // Claim the target name first (atomically), then fill it.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&to) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(DriverError::AlreadyExists { server: self.server.clone(), database: target.to_string() })
+            }
+            Err(e) => return Err(self.io("creating the database file", &to)(e)),
+        }
+        if let Err(e) = std::fs::copy(&from, &to) {
+            let _ = std::fs::remove_file(&to);
+            return Err(self.io("copying the database file", &to)(e));
+        }
+        Ok(true)
+    }
+
+    async fn rename_database(&self, from: &DatabaseName, to: &DatabaseName) -> Result<bool, DriverError> {
+        let (a, b) = (self.path(from), self.path(to));
+        // hard_link fails when the target exists: the rename cannot clobber a database.
+        match std::fs::hard_link(&a, &b) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(DriverError::AlreadyExists { server: self.server.clone(), database: to.to_string() })
+            }
+            Err(e) => return Err(self.io("renaming the database file", &b)(e)),
+        }
+        std::fs::remove_file(&a).map_err(self.io("renaming the database file", &a))?;
+        Ok(true)
+    }
 }

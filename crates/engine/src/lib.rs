@@ -11,6 +11,7 @@ mod init;
 pub mod secrets;
 mod servers;
 pub mod templates;
+pub mod tenants;
 
 pub use config::{Config, ConfigOverrides};
 pub use error::EngineError;
@@ -38,7 +39,13 @@ impl Engine {
     pub async fn open(config: Config) -> Result<Engine, EngineError> {
         let landlord = Landlord::open(&config.landlord).await?;
         let key = MasterKey::load_or_create(&config)?;
-        Ok(Engine { config, landlord, key, drivers: Mutex::new(HashMap::new()) })
+        let engine = Engine { config, landlord, key, drivers: Mutex::new(HashMap::new()) };
+        // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
+        // A server being down must not keep every command from starting.
+        if let Err(e) = engine.recover_interrupted().await {
+            tracing::warn!(error = %e, "could not recover interrupted provisioning now; the next start retries");
+        }
+        Ok(engine)
     }
 
     pub fn config(&self) -> &Config {

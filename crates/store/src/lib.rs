@@ -15,10 +15,12 @@ mod error;
 mod migrate;
 mod servers;
 mod templates;
+mod tenants;
 pub mod time;
 
 pub use error::StoreError;
 pub use servers::{NewServer, ServerRecord};
+pub use tenants::{Activation, HistoryRecord, NewTenant, TenantDatabaseRecord, TenantFilter, TenantRecord};
 pub use templates::{
     MigrationRecord, ModuleRecord, NewMigration, NewModule, NewSnapshot, NewVersion, SnapshotRecord, TemplateImport,
     TemplateRecord, VersionRecord,

@@ -3,6 +3,7 @@
 mod init;
 mod server;
 mod template;
+mod tenant;
 
 use crate::cli::{Cli, Command};
 use tenantry_engine::{Config, ConfigOverrides, Engine};
@@ -20,6 +21,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Template(cmd) => {
             let engine = open(&overrides).await?;
             let result = template::run(&engine, cmd, cli.json).await;
+            engine.close().await;
+            result
+        }
+        Command::Tenant(cmd) => {
+            let engine = open(&overrides).await?;
+            let result = tenant::run(&engine, cmd, cli.json).await;
+            engine.close().await;
+            result
+        }
+        Command::History { slug } => {
+            let engine = open(&overrides).await?;
+            let result = tenant::history(&engine, &slug, cli.json).await;
             engine.close().await;
             result
         }

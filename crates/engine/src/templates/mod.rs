@@ -5,7 +5,8 @@ mod build;
 pub mod load;
 
 use crate::{Engine, EngineError};
-use build::{run_plan, BuildContext, Scratch};
+pub(crate) use build::BuildContext;
+use build::{run_plan, Scratch};
 use semver::Version;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -340,7 +341,9 @@ impl Engine {
         let ctx = BuildContext { template: t.name.clone(), version: v.version.clone() };
         let scratch = Scratch::create(driver, ctx).await?;
         let result = async {
-            let tables = run_plan(&scratch, &bundle.build_plan(dialect, modules, &target, true)).await?;
+            // Schema only: seeds were proven by the import's full build, and the
+            // tenant build runs them in the tenant's own database.
+            let tables = run_plan(&scratch, &bundle.build_plan(dialect, modules, &target, false)).await?;
             Ok::<_, EngineError>((scratch.schema().await?, tables))
         }
         .await;

@@ -1,0 +1,135 @@
+use crate::cli::TenantCommand;
+use crate::output;
+use tenantry_engine::tenants::CreateTenant;
+use tenantry_engine::{Engine, EngineError};
+use tenantry_store::{TenantFilter, TenantRecord};
+
+/// Who runs the CLI, for history rows.
+fn actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
+fn row(t: &TenantRecord) -> Vec<String> {
+    vec![
+        t.slug.clone(),
+        t.status.clone(),
+        t.template.clone().unwrap_or_default(),
+        t.template_version.clone().unwrap_or_default(),
+        t.server.clone().unwrap_or_default(),
+        t.database.clone().unwrap_or_default(),
+        t.drift_level.clone(),
+    ]
+}
+
+const HEADERS: [&str; 7] = ["slug", "status", "template", "version", "server", "database", "drift"];
+
+pub async fn run(engine: &Engine, cmd: TenantCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        TenantCommand::Create { slug, template, version, modules, server, name } => {
+            let t = engine
+                .create_tenant(CreateTenant { slug, template, version, modules, server, name, actor: actor() })
+                .await?;
+            if json {
+                return output::json(&t);
+            }
+            println!(
+                "tenant `{}` is active: {} {} on server `{}`, database `{}`",
+                t.slug,
+                t.template.as_deref().unwrap_or("?"),
+                t.template_version.as_deref().unwrap_or("?"),
+                t.server.as_deref().unwrap_or("?"),
+                t.database.as_deref().unwrap_or("?")
+            );
+        }
+        TenantCommand::List { template, status, drift } => {
+            let list = engine.tenants(&TenantFilter { template, status, drift, include_deleted: false }).await?;
+            if json {
+                return output::json(&list);
+            }
+            output::table(&HEADERS, list.iter().map(row).collect());
+        }
+        TenantCommand::Show { slug } => {
+            let d = engine.tenant_detail(&slug).await?;
+            if json {
+                return output::json(&d);
+            }
+            let t = &d.tenant;
+            output::table(&HEADERS, vec![row(t)]);
+            println!("\nname: {}\nmodules: {}\ncreated: {}", t.name, t.modules.join(", "), t.created_at);
+            if let Some(detail) = &t.status_detail {
+                println!("status detail: {detail}");
+            }
+            println!("\nhistory:");
+            for h in &d.history {
+                println!("  {}  {} ({}) {} in {} ms", h.applied_at, h.migration_name, h.migration_type, h.status, h.execution_time_ms.unwrap_or(0));
+            }
+        }
+        TenantCommand::Schema { slug } => {
+            let s = engine.tenant_schema(&slug).await?;
+            if json {
+                return output::json(&s);
+            }
+            print!("{}", s.to_json());
+            println!();
+        }
+        TenantCommand::Credentials { slug } => {
+            let c = engine.tenant_credentials(&slug).await?;
+            if json {
+                return output::json(&c);
+            }
+            println!("host:     {}", c.host.as_deref().unwrap_or("-"));
+            println!("port:     {}", c.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()));
+            println!("database: {}", c.database);
+            println!("username: {}", c.username.as_deref().unwrap_or("-"));
+            println!("password: {}", c.password.as_deref().unwrap_or("-"));
+        }
+        TenantCommand::Suspend { slug } => {
+            let t = engine.set_tenant_suspended(&slug, true).await?;
+            if json {
+                return output::json(&t);
+            }
+            println!("tenant `{slug}` is suspended: its database login is locked");
+        }
+        TenantCommand::Resume { slug } => {
+            let t = engine.set_tenant_suspended(&slug, false).await?;
+            if json {
+                return output::json(&t);
+            }
+            println!("tenant `{slug}` is active again");
+        }
+        TenantCommand::Delete { slug, yes, keep_database } => {
+            if !yes {
+                return Err(EngineError::Invalid(format!("deleting tenant `{slug}` needs --yes")).into());
+            }
+            engine.delete_tenant(&slug, keep_database).await?;
+            if json {
+                return output::json(&serde_json::json!({ "slug": slug, "deleted": true, "database_kept": keep_database }));
+            }
+            println!("tenant `{slug}` deleted{}", if keep_database { " (database kept)" } else { "" });
+        }
+    }
+    Ok(())
+}
+
+pub async fn history(engine: &Engine, slug: &str, json: bool) -> anyhow::Result<()> {
+    let h = engine.tenant_history(slug).await?;
+    if json {
+        return output::json(&h);
+    }
+    output::table(
+        &["applied at", "migration", "type", "status", "ms", "by"],
+        h.iter()
+            .map(|x| {
+                vec![
+                    x.applied_at.clone(),
+                    x.migration_name.clone(),
+                    x.migration_type.clone(),
+                    x.status.clone(),
+                    x.execution_time_ms.unwrap_or(0).to_string(),
+                    x.applied_by.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(())
+}

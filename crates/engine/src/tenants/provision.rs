@@ -1,0 +1,274 @@
+//! `tenant create`: all or nothing.
+//!
+//! 1. Validate the request and resolve modules and placement.
+//! 2. Claim the slug in the landlord (status `provisioning`): the only race guard.
+//! 3. Create the database, build the version into it, add the metadata, verify the
+//!    result equals the template snapshot, create the tenant's login.
+//! 4. Activate in one landlord transaction.
+//!
+//! Any failure after 2 drops what this run created (never a database it found) and
+//! marks the tenant `failed` with the reason; a retry with the same slug then works.
+//! A run killed in 3 is recovered by the next start (`recover_interrupted`).
+
+use super::meta;
+use crate::templates::{modules_key, BuildContext};
+use crate::{Engine, EngineError};
+use semver::Version;
+use std::sync::Arc;
+use std::time::Instant;
+use tenantry_domain::template::{resolve_modules, TemplateBundle};
+use tenantry_domain::{DatabaseName, LoginName, Password, Slug};
+use tenantry_drivers::TenantDriver;
+use tenantry_schema::diff::diff_schemas;
+use tenantry_store::{Activation, NewTenant, ServerRecord, TemplateRecord, TenantRecord, VersionRecord};
+
+/// `tenant create` input.
+#[derive(Debug, Clone, Default)]
+pub struct CreateTenant {
+    pub slug: String,
+    pub template: String,
+    pub version: Option<String>,
+    pub modules: Vec<String>,
+    pub server: Option<String>,
+    pub name: Option<String>,
+    /// Who asks (an account, or `cli:<user>`), for history.
+    pub actor: String,
+}
+
+/// What a successful build leaves for activation.
+struct Built {
+    activation: Activation,
+}
+
+fn display_name(name: Option<&str>, slug: &Slug) -> Result<String, EngineError> {
+    let name = name.unwrap_or(slug.as_str()).trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(EngineError::Invalid("--name must be 1 to 255 characters without control characters".into()));
+    }
+    Ok(name.to_string())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// `pid 123 on host since 2026-…`: who holds a `provisioning` tenant.
+fn owner_tag() -> String {
+    format!("provisioning by pid {} on {} since {}", std::process::id(), hostname(), tenantry_store::time::now())
+}
+
+/// Whether the owner of a `provisioning` tenant is gone: its process no longer runs
+/// on this host, or it has held the tenant for over 30 minutes.
+fn owner_is_gone(tag: &str, updated_at: &str) -> bool {
+    let mut words = tag.split_whitespace();
+    let pid = words.clone().nth(3).and_then(|p| p.parse::<u32>().ok());
+    let host = words.nth(5).unwrap_or("");
+    let stale = tenantry_store::time::parse(updated_at)
+        .map(|t| (time_now() - t).whole_minutes() > 30)
+        .unwrap_or(true);
+    match pid {
+        Some(pid) if host == hostname() => !std::path::Path::new(&format!("/proc/{pid}")).exists() || stale,
+        _ => stale,
+    }
+}
+
+fn time_now() -> ::time::OffsetDateTime {
+    ::time::OffsetDateTime::now_utc()
+}
+
+/// A password of 32 letters and digits.
+fn new_password() -> Result<Password, EngineError> {
+    use rand::distributions::{Alphanumeric, DistString};
+    Ok(Password::new(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32))?)
+}
+
+impl Engine {
+    pub async fn create_tenant(&self, req: CreateTenant) -> Result<TenantRecord, EngineError> {
+        let slug = Slug::new(&req.slug)?;
+        let name = display_name(req.name.as_deref(), &slug)?;
+        let t = self.template_record(&req.template).await?;
+        let v = self.version_record(&t, req.version.as_deref()).await?;
+        let bundle = self.bundle_for(&t, &v).await?;
+        let modules = resolve_modules(&bundle.manifest.modules, &req.modules).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let server = self.place(&bundle.manifest.dialects, req.server.as_deref()).await?;
+        let driver = self.driver(&server).await?;
+        let db = slug.default_database();
+
+        let tenant = self
+            .landlord
+            .claim_tenant(&NewTenant {
+                slug: slug.to_string(),
+                name,
+                template_id: t.id,
+                template_version: v.version.clone(),
+                modules: modules.clone(),
+                server_id: server.id,
+                database_name: db.to_string(),
+                owner: owner_tag(),
+            })
+            .await
+            .map_err(|e| match e {
+                tenantry_store::StoreError::Conflict { .. } => EngineError::Conflict { what: "tenant", key: slug.to_string() },
+                other => other.into(),
+            })?;
+
+        let mut created = false;
+        let login = LoginName::for_slug(&slug);
+        let result = self
+            .build_tenant(&tenant, &t, &v, &bundle, &modules, &server, &driver, &db, &login, &mut created, &req.actor)
+            .await;
+        let outcome = match result {
+            Ok(built) => self.landlord.activate_tenant(&built.activation).await.map_err(EngineError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            self.undo_provisioning(&tenant, &driver, &db, &login, created, &e.to_string()).await;
+            return Err(e);
+        }
+        self.tenant_record(slug.as_str()).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn build_tenant(
+        &self,
+        tenant: &TenantRecord,
+        t: &TemplateRecord,
+        v: &VersionRecord,
+        bundle: &TemplateBundle,
+        modules: &[String],
+        server: &ServerRecord,
+        driver: &Arc<dyn TenantDriver>,
+        db: &DatabaseName,
+        login: &LoginName,
+        created: &mut bool,
+        actor: &str,
+    ) -> Result<Built, EngineError> {
+        let started = Instant::now();
+        if driver.database_exists(db).await? {
+            return Err(EngineError::Conflict {
+                what: "database (not tenantry's; adopt it with `tenantry tenant adopt` or drop it)",
+                key: format!("{db} on server {}", server.name),
+            });
+        }
+        let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(format!("version {}: {e}", v.version)))?;
+        let dialect = driver.dialect();
+        let (expected, _) = self.snapshot_for(t, v, bundle, dialect, modules).await?;
+
+        driver.create_database(db).await?;
+        *created = true;
+        let ctx = BuildContext { template: t.name.clone(), version: v.version.clone() };
+        for step in bundle.build_plan(dialect, modules, &target, true) {
+            driver.execute_script(db, &step.sql).await.map_err(|e| {
+                EngineError::TemplateBuild(format!("provisioning tenant `{}`: template `{}` {}: {}: {e}", tenant.slug, ctx.template, ctx.version, step.describe()))
+            })?;
+        }
+        let now = tenantry_store::time::now();
+        let modules_text = modules.join(",");
+        let meta = meta::create_script(&[
+            ("tenant_id", &tenant.id),
+            ("slug", &tenant.slug),
+            ("template", &t.name),
+            ("template_version", &v.version),
+            ("modules", &modules_text),
+            ("last_sync", &now),
+        ])?;
+        driver.execute_script(db, &meta).await?;
+
+        // Verify: the tenant's schema is exactly the template's.
+        let actual = driver.introspect(db).await?.without(meta::OWN_OBJECTS);
+        let diffs = diff_schemas(&expected, &actual);
+        if !diffs.is_empty() {
+            let lines: Vec<String> = diffs.iter().take(20).map(|d| format!("  - {d}")).collect();
+            return Err(EngineError::Integrity(format!(
+                "tenant `{}`: the built database differs from template `{}` {} ({}):\n{}",
+                tenant.slug, t.name, v.version, modules_key(modules), lines.join("\n")
+            )));
+        }
+
+        let (username, password_secret) = if driver.has_logins() {
+            let password = new_password()?;
+            driver.create_login(db, login, &password).await?;
+            (Some(login.to_string()), Some(self.key.encrypt(password.expose())?))
+        } else {
+            (None, None)
+        };
+        let initial_schema = actual.to_json();
+        Ok(Built {
+            activation: Activation {
+                tenant_id: tenant.id.clone(),
+                checksum: tenantry_domain::template::checksum_text(&initial_schema),
+                affected_tables: actual.tables.keys().cloned().collect(),
+                initial_schema,
+                username,
+                password_secret,
+                execution_time_ms: started.elapsed().as_millis() as i64,
+                applied_by: actor.to_string(),
+                notes: format!("template {} {} with modules {} on server {}", t.name, v.version, modules_key(modules), server.name),
+            },
+        })
+    }
+
+    /// Removes what a failed provisioning created and records why it failed.
+    async fn undo_provisioning(
+        &self,
+        tenant: &TenantRecord,
+        driver: &Arc<dyn TenantDriver>,
+        db: &DatabaseName,
+        login: &LoginName,
+        created: bool,
+        reason: &str,
+    ) {
+        if created {
+            if let Err(e) = driver.drop_login(db, login).await {
+                tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the login of a failed tenant");
+            }
+            if let Err(e) = driver.drop_database(db).await {
+                tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the database of a failed tenant");
+            }
+        }
+        if let Err(e) = self.landlord.fail_tenant(&tenant.id, reason).await {
+            tracing::error!(tenant = %tenant.slug, error = %e, "could not mark a tenant failed");
+        }
+    }
+
+    /// Finishes what an interrupted tenantry left `provisioning`: drops the database
+    /// and login it was building and marks the tenant `failed`, so a retry works.
+    /// Runs on every start; returns the slugs it recovered.
+    pub async fn recover_interrupted(&self) -> Result<Vec<String>, EngineError> {
+        let mut recovered = Vec::new();
+        for t in self.landlord.provisioning_tenants().await? {
+            if !owner_is_gone(t.status_detail.as_deref().unwrap_or(""), &t.updated_at) {
+                continue;
+            }
+            let slug = Slug::new(&t.slug)?;
+            let server = self.tenant_server(&t).await?;
+            let driver = self.driver(&server).await?;
+            if let Some(db) = t.database.as_deref().map(DatabaseName::new).transpose()? {
+                driver.drop_login(&db, &LoginName::for_slug(&slug)).await?;
+                driver.drop_database(&db).await?;
+            }
+            self.landlord
+                .fail_tenant(&t.id, "interrupted: tenantry stopped while provisioning; its database was removed. Run `tenantry tenant create` again.")
+                .await?;
+            tracing::warn!(tenant = %t.slug, "recovered a tenant left provisioning by a stopped tenantry");
+            recovered.push(t.slug);
+        }
+        Ok(recovered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_are_recognised() {
+        let mine = owner_tag();
+        assert!(!owner_is_gone(&mine, &tenantry_store::time::now()), "{mine}");
+        let dead = format!("provisioning by pid 999999999 on {} since x", hostname());
+        assert!(owner_is_gone(&dead, &tenantry_store::time::now()));
+        let elsewhere = "provisioning by pid 1 on some-other-host since x";
+        assert!(!owner_is_gone(elsewhere, &tenantry_store::time::now()));
+        assert!(owner_is_gone(elsewhere, "2020-01-01T00:00:00.000000Z"));
+    }
+}

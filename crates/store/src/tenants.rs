@@ -1,0 +1,403 @@
+//! `tenants`, `tenant_databases`, `tenant_migrations_history`: the landlord's record
+//! of every tenant, its database and what was done to it.
+
+use crate::{opt_text, text, Landlord, StoreError, Value};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, Row};
+
+/// A tenant as the landlord knows it. Serialises to the CLI contract's keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantRecord {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub status: String,
+    /// Why the tenant failed, or who is provisioning it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    pub template: Option<String>,
+    pub template_version: Option<String>,
+    pub modules: Vec<String>,
+    pub server: Option<String>,
+    #[serde(skip)]
+    pub server_id: Option<i64>,
+    #[serde(skip)]
+    pub template_id: Option<i64>,
+    pub database: Option<String>,
+    pub drift_level: String,
+    pub customization_count: i64,
+    pub last_schema_sync: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+}
+
+/// A slug being claimed for provisioning.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub template_id: i64,
+    pub template_version: String,
+    pub modules: Vec<String>,
+    pub server_id: i64,
+    pub database_name: String,
+    /// Who provisions it (host and process), so an interrupted run can be recognised.
+    pub owner: String,
+}
+
+/// The records written when provisioning succeeds.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub tenant_id: String,
+    pub initial_schema: String,
+    pub username: Option<String>,
+    pub password_secret: Option<String>,
+    pub affected_tables: Vec<String>,
+    pub checksum: String,
+    pub execution_time_ms: i64,
+    pub applied_by: String,
+    pub notes: String,
+}
+
+/// Filters of `tenant list`.
+#[derive(Debug, Clone, Default)]
+pub struct TenantFilter {
+    pub template: Option<String>,
+    pub status: Option<String>,
+    pub drift: Option<String>,
+    pub include_deleted: bool,
+}
+
+/// A `tenant_migrations_history` row.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRecord {
+    pub migration_name: String,
+    pub migration_type: String,
+    pub status: String,
+    pub checksum: Option<String>,
+    pub execution_time_ms: Option<i64>,
+    pub applied_at: String,
+    pub applied_by: Option<String>,
+    pub affected_tables: serde_json::Value,
+    pub notes: Option<String>,
+}
+
+/// A tenant's database and login, as stored (the password encrypted).
+#[derive(Debug, Clone)]
+pub struct TenantDatabaseRecord {
+    pub server_id: i64,
+    pub database_name: String,
+    pub username: Option<String>,
+    pub password_secret: Option<String>,
+    pub status: String,
+}
+
+const SELECT: &str = "SELECT t.id, t.slug, t.name, t.status, t.status_detail, t.template_version, t.modules, \
+    t.server_id, t.template_id, t.database_name, t.schema_drift_level, t.customization_count, t.last_schema_sync, \
+    t.created_at, t.updated_at, t.deleted_at, tt.name AS template_name, s.name AS server_name \
+    FROM tenants t LEFT JOIN tenant_templates tt ON tt.id = t.template_id \
+    LEFT JOIN database_servers s ON s.id = t.server_id";
+
+fn get<T>(row: &AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(|e| StoreError::Query { context: format!("reading {col}"), source: e })
+}
+
+fn record(row: &AnyRow) -> Result<TenantRecord, StoreError> {
+    let modules: Vec<String> = match opt_text(row, "modules")? {
+        Some(m) => serde_json::from_str(&m).map_err(|e| StoreError::Corrupt(format!("tenant modules: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(TenantRecord {
+        id: text(row, "id")?,
+        slug: text(row, "slug")?,
+        name: text(row, "name")?,
+        status: text(row, "status")?,
+        status_detail: opt_text(row, "status_detail")?,
+        template: opt_text(row, "template_name")?,
+        template_version: opt_text(row, "template_version")?,
+        modules,
+        server: opt_text(row, "server_name")?,
+        server_id: get(row, "server_id")?,
+        template_id: get(row, "template_id")?,
+        database: opt_text(row, "database_name")?,
+        drift_level: text(row, "schema_drift_level")?,
+        customization_count: get(row, "customization_count")?,
+        last_schema_sync: opt_text(row, "last_schema_sync")?,
+        created_at: text(row, "created_at")?,
+        updated_at: text(row, "updated_at")?,
+        deleted_at: opt_text(row, "deleted_at")?,
+    })
+}
+
+impl Landlord {
+    /// Claims `slug` for provisioning: inserts it as `provisioning`, or takes over a
+    /// `failed` tenant of that slug. Exactly one of many concurrent claims wins; the
+    /// others get `Conflict`.
+    pub async fn claim_tenant(&self, t: &NewTenant) -> Result<TenantRecord, StoreError> {
+        let now = crate::time::now();
+        let modules = serde_json::json!(t.modules).to_string();
+        let inserted = sqlx::query(&self.sql(
+            "INSERT INTO tenants (id, slug, name, status, status_detail, template_id, template_version, modules, \
+             server_id, database_name, customization_count, schema_drift_level, created_at, updated_at) \
+             VALUES (?, ?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, 0, 'none', ?, ?)",
+        ))
+        .bind(crate::templates::new_uuid())
+        .bind(&t.slug)
+        .bind(&t.name)
+        .bind(&t.owner)
+        .bind(t.template_id)
+        .bind(&t.template_version)
+        .bind(&modules)
+        .bind(t.server_id)
+        .bind(&t.database_name)
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                // A failed tenant of this slug may be retried: take it over atomically.
+                let taken = self
+                    .execute(
+                        "UPDATE tenants SET status = 'provisioning', status_detail = ?, name = ?, template_id = ?, \
+                         template_version = ?, modules = ?, server_id = ?, database_name = ?, updated_at = ? \
+                         WHERE slug = ? AND status = 'failed' AND deleted_at IS NULL",
+                        vec![
+                            t.owner.clone().into(),
+                            t.name.clone().into(),
+                            t.template_id.into(),
+                            t.template_version.clone().into(),
+                            modules.into(),
+                            t.server_id.into(),
+                            t.database_name.clone().into(),
+                            now.into(),
+                            t.slug.clone().into(),
+                        ],
+                    )
+                    .await?;
+                if taken != 1 {
+                    return Err(StoreError::Conflict { what: "tenant", key: t.slug.clone() });
+                }
+            }
+            Err(e) => return Err(StoreError::query("INSERT INTO tenants")(e)),
+        }
+        self.tenant(&t.slug).await?.ok_or_else(|| StoreError::NotFound { what: "tenant", key: t.slug.clone() })
+    }
+
+    /// Marks a provisioned tenant active and writes its database row, its first
+    /// history entry and the version lock, in one transaction.
+    pub async fn activate_tenant(&self, a: &Activation) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(StoreError::query("activate: acquire"))?;
+        let mut tx = conn.begin().await.map_err(StoreError::query("activate: begin"))?;
+        let now = crate::time::now();
+        let err = StoreError::query;
+        let row: Option<(String, i64, String, i64, String)> = sqlx::query_as(&self.sql(
+            "SELECT slug, server_id, database_name, template_id, template_version FROM tenants WHERE id = ? AND status = 'provisioning'",
+        ))
+        .bind(&a.tenant_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(err("activate: tenant"))?;
+        let Some((slug, server_id, database, template_id, version)) = row else {
+            return Err(StoreError::NotFound { what: "tenant being provisioned", key: a.tenant_id.clone() });
+        };
+        sqlx::query(&self.sql(
+            "UPDATE tenants SET status = 'active', status_detail = NULL, initial_schema = ?, last_schema_sync = ?, \
+             schema_drift_level = 'none', updated_at = ? WHERE id = ?",
+        ))
+        .bind(&a.initial_schema)
+        .bind(&now)
+        .bind(&now)
+        .bind(&a.tenant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err("activate: tenants"))?;
+        sqlx::query(&self.sql("DELETE FROM tenant_databases WHERE tenant_id = ?"))
+            .bind(&a.tenant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err("activate: old database row"))?;
+        sqlx::query(&self.sql(
+            "INSERT INTO tenant_databases (tenant_id, tenant_slug, server_id, database_name, username, password_secret, \
+             status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+        ))
+        .bind(&a.tenant_id)
+        .bind(&slug)
+        .bind(server_id)
+        .bind(&database)
+        .bind(a.username.clone())
+        .bind(a.password_secret.clone())
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err("activate: tenant_databases"))?;
+        sqlx::query(&self.sql(
+            "INSERT INTO tenant_migrations_history (tenant_id, migration_name, migration_type, applied_at, applied_by, \
+             status, checksum, execution_time_ms, rollback_snapshot, affected_tables, notes) \
+             VALUES (?, 'initial_template_application', 'template', ?, ?, 'applied', ?, ?, '[]', ?, ?)",
+        ))
+        .bind(&a.tenant_id)
+        .bind(&now)
+        .bind(&a.applied_by)
+        .bind(&a.checksum)
+        .bind(a.execution_time_ms)
+        .bind(serde_json::json!(a.affected_tables).to_string())
+        .bind(&a.notes)
+        .execute(&mut *tx)
+        .await
+        .map_err(err("activate: history"))?;
+        sqlx::query(&self.sql("UPDATE template_versions SET is_locked = 1 WHERE template_id = ? AND version = ?"))
+            .bind(template_id)
+            .bind(&version)
+            .execute(&mut *tx)
+            .await
+            .map_err(err("activate: lock version"))?;
+        sqlx::query(&self.sql("UPDATE tenant_templates SET is_locked = 1 WHERE id = ?"))
+            .bind(template_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err("activate: lock template"))?;
+        tx.commit().await.map_err(err("activate: commit"))?;
+        Ok(())
+    }
+
+    /// Marks a tenant `failed` with the reason.
+    pub async fn fail_tenant(&self, tenant_id: &str, reason: &str) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE tenants SET status = 'failed', status_detail = ?, updated_at = ? WHERE id = ?",
+            vec![reason.into(), crate::time::now().into(), tenant_id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant by slug (deleted ones too; callers check `deleted_at`).
+    pub async fn tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
+        self.fetch_all(&format!("{SELECT} WHERE t.slug = ?"), vec![slug.into()]).await?.first().map(record).transpose()
+    }
+
+    pub async fn tenants(&self, f: &TenantFilter) -> Result<Vec<TenantRecord>, StoreError> {
+        let mut q = format!("{SELECT} WHERE 1 = 1");
+        let mut binds: Vec<Value> = Vec::new();
+        if !f.include_deleted {
+            q.push_str(" AND t.deleted_at IS NULL");
+        }
+        if let Some(t) = &f.template {
+            q.push_str(" AND tt.name = ?");
+            binds.push(t.clone().into());
+        }
+        if let Some(s) = &f.status {
+            q.push_str(" AND t.status = ?");
+            binds.push(s.clone().into());
+        }
+        if let Some(d) = &f.drift {
+            q.push_str(" AND t.schema_drift_level = ?");
+            binds.push(d.clone().into());
+        }
+        q.push_str(" ORDER BY t.slug");
+        self.fetch_all(&q, binds).await?.iter().map(record).collect()
+    }
+
+    /// Tenants left `provisioning` by a process that is gone.
+    pub async fn provisioning_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        self.tenants(&TenantFilter { status: Some("provisioning".into()), ..Default::default() }).await
+    }
+
+    /// Sets a tenant's status (`suspended`, `active`, …).
+    pub async fn set_tenant_status(&self, tenant_id: &str, status: &str) -> Result<(), StoreError> {
+        let now = crate::time::now();
+        self.execute(
+            "UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?",
+            vec![status.into(), now.clone().into(), tenant_id.into()],
+        )
+        .await?;
+        self.execute(
+            "UPDATE tenant_databases SET status = ?, updated_at = ? WHERE tenant_id = ?",
+            vec![status.into(), now.into(), tenant_id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Soft-deletes a tenant: rows and history stay, with `deleted_at` and status `archived`.
+    pub async fn delete_tenant(&self, tenant_id: &str) -> Result<(), StoreError> {
+        let now = crate::time::now();
+        self.execute(
+            "UPDATE tenants SET status = 'archived', deleted_at = ?, updated_at = ? WHERE id = ?",
+            vec![now.clone().into(), now.clone().into(), tenant_id.into()],
+        )
+        .await?;
+        self.execute(
+            "UPDATE tenant_databases SET status = 'archived', updated_at = ? WHERE tenant_id = ?",
+            vec![now.into(), tenant_id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn tenant_database(&self, tenant_id: &str) -> Result<Option<TenantDatabaseRecord>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT server_id, database_name, username, password_secret, status FROM tenant_databases WHERE tenant_id = ?",
+                vec![tenant_id.into()],
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(TenantDatabaseRecord {
+                    server_id: get(r, "server_id")?,
+                    database_name: text(r, "database_name")?,
+                    username: opt_text(r, "username")?,
+                    password_secret: opt_text(r, "password_secret")?,
+                    status: text(r, "status")?,
+                })
+            })
+            .transpose()
+    }
+
+    pub async fn history(&self, tenant_id: &str) -> Result<Vec<HistoryRecord>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT migration_name, migration_type, status, checksum, execution_time_ms, applied_at, applied_by, \
+                 affected_tables, notes FROM tenant_migrations_history WHERE tenant_id = ? ORDER BY applied_at, id",
+                vec![tenant_id.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRecord {
+                    migration_name: text(r, "migration_name")?,
+                    migration_type: text(r, "migration_type")?,
+                    status: text(r, "status")?,
+                    checksum: opt_text(r, "checksum")?,
+                    execution_time_ms: get(r, "execution_time_ms")?,
+                    applied_at: text(r, "applied_at")?,
+                    applied_by: opt_text(r, "applied_by")?,
+                    affected_tables: opt_text(r, "affected_tables")?
+                        .and_then(|s| serde_json::from_str(&s).ok())
+                        .unwrap_or(serde_json::Value::Null),
+                    notes: opt_text(r, "notes")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Tenants (not deleted) per server, for placement.
+    pub async fn tenant_counts(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT server_id, COUNT(*) AS n FROM tenants WHERE deleted_at IS NULL AND server_id IS NOT NULL GROUP BY server_id",
+                vec![],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((get(r, "server_id")?, get(r, "n")?))).collect()
+    }
+}

@@ -179,6 +179,16 @@ impl LandlordDialect {
         }
     }
 
+    /// How a write transaction starts. SQLite: IMMEDIATE takes the write lock first, so
+    /// a transaction that reads before it writes waits for other writers (busy_timeout)
+    /// instead of failing with "database is locked" when it upgrades.
+    pub fn begin_write(self) -> &'static str {
+        match self.0 {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            _ => "BEGIN",
+        }
+    }
+
     /// Whether each migration runs in a transaction of its own: PostgreSQL yes;
     /// SQLite's whole run is one already; MySQL commits DDL implicitly.
     pub fn transaction_per_migration(self) -> bool {

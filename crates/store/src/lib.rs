@@ -87,6 +87,11 @@ impl Landlord {
         self.pool.close().await;
     }
 
+    /// A write transaction (see `LandlordDialect::begin_write`).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        self.pool.begin_with(self.dialect.begin_write()).await.map_err(StoreError::query("begin"))
+    }
+
     /// A query with `?` placeholders made right for this engine.
     pub(crate) fn sql(&self, q: &str) -> String {
         self.dialect.placeholders(q)

@@ -36,7 +36,7 @@ pub struct ServerRecord {
 
 const SELECT: &str = "SELECT s.id, s.name, s.dialect, s.url_redacted, s.url_secret, s.capacity, s.max_concurrency, \
     s.status, s.created_at, \
-    (SELECT COUNT(*) FROM tenants t WHERE t.server_id = s.id AND t.deleted_at IS NULL) AS tenants \
+    (SELECT COUNT(*) FROM tenants t WHERE t.server_id = s.id AND t.deleted_at IS NULL AND t.status <> 'failed') AS tenants \
     FROM database_servers s";
 
 fn record(row: &AnyRow) -> Result<ServerRecord, StoreError> {

@@ -8,7 +8,7 @@
 use crate::{opt_text, text, Landlord, StoreError};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, Row};
+use sqlx::Row;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateRecord {
@@ -206,7 +206,7 @@ impl Landlord {
                 "SELECT v.id, v.version, v.checksum, v.dialects, v.source_version, v.is_locked, v.created_at, \
                  v.manifest, v.files, \
                  (SELECT COUNT(*) FROM tenants t WHERE t.template_id = v.template_id \
-                    AND t.template_version = v.version AND t.deleted_at IS NULL) AS tenants \
+                    AND t.template_version = v.version AND t.deleted_at IS NULL AND t.status <> 'failed') AS tenants \
                  FROM template_versions v WHERE v.template_id = ?",
                 vec![template_id.into()],
             )
@@ -349,8 +349,7 @@ impl Landlord {
 
     /// Writes a whole import in one transaction: nothing is stored if any part fails.
     pub async fn write_import(&self, imp: &TemplateImport) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(StoreError::query("import: acquire"))?;
-        let mut tx = conn.begin().await.map_err(StoreError::query("import: begin"))?;
+        let mut tx = self.begin_write().await?;
         let now = crate::time::now();
         let q = |s: &str| self.sql(s);
         let err = |ctx: &'static str| StoreError::query(ctx);

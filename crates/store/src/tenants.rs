@@ -4,7 +4,7 @@
 use crate::{opt_text, text, Landlord, StoreError, Value};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, Row};
+use sqlx::Row;
 
 /// A tenant as the landlord knows it. Serialises to the CLI contract's keys.
 #[derive(Debug, Clone, Serialize)]
@@ -194,8 +194,7 @@ impl Landlord {
     /// Marks a provisioned tenant active and writes its database row, its first
     /// history entry and the version lock, in one transaction.
     pub async fn activate_tenant(&self, a: &Activation) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(StoreError::query("activate: acquire"))?;
-        let mut tx = conn.begin().await.map_err(StoreError::query("activate: begin"))?;
+        let mut tx = self.begin_write().await?;
         let now = crate::time::now();
         let err = StoreError::query;
         let row: Option<(String, i64, String, i64, String)> = sqlx::query_as(&self.sql(

@@ -1,0 +1,334 @@
+//! Tenant provisioning and lifecycle through the CLI, on SQLite, MariaDB and PostgreSQL.
+
+mod common;
+
+use common::Workdir;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_schema::Schema;
+use tenantry_testkit::{mysql_url, postgres_url, unique_name, Target};
+
+const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
+
+fn bundled(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
+}
+
+fn fleet() -> Workdir {
+    let w = Workdir::new();
+    w.run(&["init"]).ok();
+    w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
+    w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
+    w
+}
+
+/// Slugs unique across runs, since MariaDB and PostgreSQL are shared.
+fn slug(tag: &str) -> String {
+    unique_name(tag).trim_start_matches("tt_").replace('_', "-").chars().rev().take(28).collect::<String>().chars().rev().collect::<String>().trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string()
+}
+
+async fn drop_tenant_dbs(w: &Workdir) {
+    let list = w.run(&["--json", "tenant", "list"]).json();
+    for t in list.as_array().cloned().unwrap_or_default() {
+        let _ = w.run(&["tenant", "delete", t["slug"].as_str().unwrap_or(""), "--yes"]);
+    }
+}
+
+fn write_template(dir: &Path, name: &str, version: &str, seeds: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir.join("modules/core")).unwrap();
+    std::fs::create_dir_all(dir.join("modules/extra")).unwrap();
+    std::fs::write(
+        dir.join("template.toml"),
+        format!("name = \"{name}\"\ntype = \"custom\"\nversion = \"{version}\"\ndialects = [\"mysql\", \"postgres\", \"sqlite\"]\n\n[modules.core]\ntype = \"core\"\n\n[modules.extra]\ntype = \"optional\"\ndepends_on = [\"core\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("modules/core/schema.sql"), "CREATE TABLE things (id INTEGER NOT NULL PRIMARY KEY, label VARCHAR(50) NOT NULL);\n").unwrap();
+    std::fs::write(dir.join("modules/extra/schema.sql"), "CREATE TABLE extras (id INTEGER NOT NULL PRIMARY KEY);\n").unwrap();
+    for (file, sql) in seeds {
+        std::fs::write(dir.join(file), sql).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn fifty_tenants_per_engine_all_equal_to_the_snapshot() {
+    let w = fleet();
+    w.run(&["template", "import", bundled("political_party").to_str().unwrap()]).ok();
+    for (server, dialect) in SERVERS {
+        let snap = w.run(&["--json", "template", "snapshot", "political_party", "--dialect", dialect.as_str()]).ok().json();
+        let expected: Schema = serde_json::from_value(snap["schema"].clone()).unwrap();
+        let prefix = slug(&format!("f{}", &server[..1]));
+        // Four CLI processes at a time, as several operators or scripts would.
+        let slugs: Vec<String> = (0..50).map(|i| format!("{prefix}-{i}")).collect();
+        for chunk in slugs.chunks(4) {
+            let children: Vec<_> = chunk
+                .iter()
+                .map(|s| {
+                    let (w_path, s) = (w.path().to_path_buf(), s.clone());
+                    let server = server.to_string();
+                    std::thread::spawn(move || {
+                        std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
+                            .current_dir(w_path)
+                            .env_remove("TENANTRY_LANDLORD_URL")
+                            .args(["tenant", "create", &s, "--template", "political_party", "--modules", "elections,fundraising,events", "--server", &server])
+                            .output()
+                            .unwrap()
+                    })
+                })
+                .collect();
+            for c in children {
+                let out = c.join().unwrap();
+                assert!(out.status.success(), "{server}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+        let list = w.run(&["--json", "tenant", "list", "--template", "political_party", "--status", "active"]).ok().json();
+        let mine: Vec<&serde_json::Value> = list.as_array().unwrap().iter().filter(|t| t["server"] == server).collect();
+        assert_eq!(mine.len(), 50, "{server}");
+        for t in &mine {
+            for key in ["slug", "status", "template", "template_version", "server", "database", "drift_level"] {
+                assert!(t.get(key).is_some(), "tenant list --json lacks {key}");
+            }
+        }
+        // Every tenant's live schema is the template's.
+        for s in slugs.iter().step_by(7) {
+            let live: Schema = serde_json::from_value(w.run(&["--json", "tenant", "schema", s]).ok().json()).unwrap();
+            assert_eq!(live.to_json(), expected.to_json(), "{server}/{s}");
+        }
+        let show = w.run(&["--json", "tenant", "show", &slugs[0]]).ok().json();
+        assert_eq!(show["history"][0]["migration_name"], "initial_template_application");
+        assert_eq!(show["history"][0]["migration_type"], "template");
+        assert!(show["history"][0]["affected_tables"].as_array().unwrap().len() >= 15);
+    }
+    let servers = w.run(&["--json", "server", "list"]).ok().json();
+    assert!(servers.as_array().unwrap().iter().all(|s| s["tenants"] == 50), "{servers}");
+    // The version is locked now.
+    let t = w.run(&["--json", "template", "show", "political_party", "--version", "1.2.0"]).ok().json();
+    assert_eq!(t["versions"][0]["is_locked"], true);
+    drop_tenant_dbs(&w).await;
+}
+
+#[tokio::test]
+async fn a_seed_failing_halfway_leaves_nothing_and_a_retry_works_after_the_fix() {
+    let w = fleet();
+    let src = w.file("tpl");
+    // The core seed also fills `extras`, which only the optional module creates: the
+    // full build at import works, a tenant without `extra` fails at the seed's 2nd statement.
+    write_template(&src, "seedfail", "1.0.0", &[("modules/core/seed.sql", "INSERT INTO things (id, label) VALUES (1, 'one');\nINSERT INTO extras (id) VALUES (1);\n")]);
+    w.run(&["template", "import", src.to_str().unwrap()]).ok();
+    for (server, dialect) in SERVERS {
+        let s = slug(&format!("sf{}", &server[..1]));
+        let run = w.run(&["tenant", "create", &s, "--template", "seedfail", "--server", server]).fails_with(1);
+        assert!(run.stderr.contains("modules/core/seed.sql") && run.stderr.contains("statement 2"), "{server}: {}", run.stderr);
+        let t = w.run(&["--json", "tenant", "list", "--status", "failed"]).ok().json();
+        assert!(t.as_array().unwrap().iter().any(|x| x["slug"] == s.as_str()), "{server}: tenant is failed");
+        let target = Target::new(dialect).await;
+        let db = DatabaseName::new(&format!("tenant_{}", s.replace('-', "_"))).unwrap();
+        if dialect != Dialect::Sqlite {
+            assert!(!target.driver.database_exists(&db).await.unwrap(), "{server}: no orphan database");
+        } else {
+            assert!(!w.file(&format!("data/tenants/{db}.db")).exists(), "no orphan SQLite file");
+        }
+    }
+    // Fix the template (1.0.0 is unused, so it may be replaced) and retry the same slugs.
+    std::fs::write(src.join("modules/core/seed.sql"), "INSERT INTO things (id, label) VALUES (1, 'one');\n").unwrap();
+    assert_eq!(w.run(&["--json", "template", "import", src.to_str().unwrap()]).ok().json()["status"], "replaced");
+    let failed = w.run(&["--json", "tenant", "list", "--status", "failed"]).ok().json();
+    for t in failed.as_array().unwrap() {
+        let s = t["slug"].as_str().unwrap();
+        let server = t["server"].as_str().unwrap();
+        w.run(&["tenant", "create", s, "--template", "seedfail", "--server", server]).ok();
+    }
+    assert_eq!(w.run(&["--json", "tenant", "list", "--status", "active"]).ok().json().as_array().unwrap().len(), 3);
+    drop_tenant_dbs(&w).await;
+}
+
+#[tokio::test]
+async fn kill_9_during_provisioning_is_recovered_by_the_next_command() {
+    let w = fleet();
+    let src = w.file("slow");
+    write_template(
+        &src,
+        "slow",
+        "1.0.0",
+        &[
+            ("modules/core/seed.mysql.sql", "SELECT SLEEP(4);\n"),
+            ("modules/core/seed.postgres.sql", "SELECT pg_sleep(4);\n"),
+            ("modules/core/seed.sqlite.sql", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40000000) SELECT count(*) FROM c;\n"),
+        ],
+    );
+    w.run(&["template", "import", src.to_str().unwrap()]).ok();
+    for (server, dialect) in SERVERS {
+        let s = slug(&format!("k{}", &server[..1]));
+        let db = DatabaseName::new(&format!("tenant_{}", s.replace('-', "_"))).unwrap();
+        let target = Target::new(dialect).await;
+        let exists = |target: &Target, db: DatabaseName, w: &Workdir| {
+            let sqlite_file = w.file(&format!("data/tenants/{db}.db"));
+            let driver = target.driver.clone();
+            async move {
+                if dialect == Dialect::Sqlite {
+                    sqlite_file.exists()
+                } else {
+                    driver.database_exists(&db).await.unwrap()
+                }
+            }
+        };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
+            .current_dir(w.path())
+            .env_remove("TENANTRY_LANDLORD_URL")
+            .args(["tenant", "create", &s, "--template", "slow", "--server", server])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait (with a deadline) until its database exists, then kill it mid-seed.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !exists(&target, db.clone(), &w).await {
+            assert!(Instant::now() < deadline, "{server}: the database never appeared");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // The next command, whatever it is, cleans up.
+        let list = w.run(&["--json", "tenant", "list"]).ok().json();
+        let t = list.as_array().unwrap().iter().find(|t| t["slug"] == s.as_str()).cloned().unwrap();
+        assert_eq!(t["status"], "failed", "{server}: {t}");
+        assert!(t["status_detail"].as_str().unwrap().contains("interrupted"), "{t}");
+        assert!(!exists(&target, db.clone(), &w).await, "{server}: orphan database left");
+        assert!(w.run(&["--json", "tenant", "list", "--status", "provisioning"]).ok().json().as_array().unwrap().is_empty());
+    }
+    drop_tenant_dbs(&w).await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_slug_make_exactly_one_tenant() {
+    let w = fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    for (server, _) in SERVERS {
+        let s = slug(&format!("r{}", &server[..1]));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, s, server) = (w.path().to_path_buf(), s.clone(), server.to_string());
+                std::thread::spawn(move || {
+                    std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
+                        .current_dir(path)
+                        .env_remove("TENANTRY_LANDLORD_URL")
+                        .args(["tenant", "create", &s, "--template", "basic", "--server", &server])
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        let outs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let ok = outs.iter().filter(|o| o.status.success()).count();
+        let conflicts = outs.iter().filter(|o| o.status.code() == Some(3) && String::from_utf8_lossy(&o.stderr).contains("already exists")).count();
+        assert_eq!((ok, conflicts), (1, 7), "{server}: {:?}", outs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect::<Vec<_>>());
+        let list = w.run(&["--json", "tenant", "list"]).ok().json();
+        let mine: Vec<_> = list.as_array().unwrap().iter().filter(|t| t["slug"] == s.as_str()).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0]["status"], "active");
+    }
+    drop_tenant_dbs(&w).await;
+}
+
+#[tokio::test]
+async fn each_tenant_login_reaches_its_own_database_only() {
+    sqlx::any::install_default_drivers();
+    let w = fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    for server in ["maria", "pg"] {
+        let (a, b) = (slug(&format!("a{server}")), slug(&format!("b{server}")));
+        w.run(&["tenant", "create", &a, "--template", "basic", "--server", server]).ok();
+        w.run(&["tenant", "create", &b, "--template", "basic", "--server", server]).ok();
+        let ca = w.run(&["--json", "tenant", "credentials", &a]).ok().json();
+        let cb = w.run(&["--json", "tenant", "credentials", &b]).ok().json();
+        let scheme = if server == "pg" { "postgres" } else { "mysql" };
+        let url = |c: &serde_json::Value, db: &str| {
+            format!("{scheme}://{}:{}@{}:{}/{db}", c["username"].as_str().unwrap(), c["password"].as_str().unwrap(), c["host"].as_str().unwrap(), c["port"])
+        };
+        let db_a = ca["database"].as_str().unwrap();
+        let db_b = cb["database"].as_str().unwrap();
+        use sqlx::Connection;
+        let mut own = sqlx::AnyConnection::connect(&url(&ca, db_a)).await.unwrap_or_else(|e| panic!("{server}: A into A: {e}"));
+        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM groups_").fetch_one(&mut own).await.unwrap();
+        assert_eq!(n.0, 2, "{server}: the seed is readable");
+        sqlx::query("INSERT INTO people (email, display_name) VALUES ('x@example.org', 'X')").execute(&mut own).await.unwrap();
+        assert!(sqlx::query("CREATE TABLE sneaky (id INTEGER)").execute(&mut own).await.is_err(), "{server}: no DDL for tenants");
+        own.close().await.unwrap();
+        // A's login into B's database: refused.
+        let cross = sqlx::AnyConnection::connect(&url(&ca, db_b)).await;
+        match cross {
+            Err(_) => {}
+            Ok(mut c) => {
+                let read = sqlx::query("SELECT COUNT(*) FROM people").fetch_one(&mut c).await;
+                assert!(read.is_err(), "{server}: tenant A read tenant B");
+            }
+        }
+        // Suspend locks A out; resume lets it back in.
+        w.run(&["tenant", "suspend", &a]).ok();
+        assert!(sqlx::AnyConnection::connect(&url(&ca, db_a)).await.is_err(), "{server}: suspended login still connects");
+        assert_eq!(w.run(&["tenant", "credentials", &a]).fails_with(2).code, 2);
+        w.run(&["tenant", "resume", &a]).ok();
+        sqlx::AnyConnection::connect(&url(&ca, db_a)).await.unwrap_or_else(|e| panic!("{server}: resumed: {e}")).close().await.unwrap();
+    }
+    drop_tenant_dbs(&w).await;
+}
+
+#[tokio::test]
+async fn placement_lifecycle_and_hostile_input() {
+    let w = fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    // Placement: least loaded first; a full fleet is a clear error.
+    let extra = w.file("small");
+    w.run(&["server", "add", "small", &format!("sqlite://{}", extra.display()), "--capacity", "1"]).ok();
+    let s1 = slug("p1");
+    let t = w.run(&["--json", "tenant", "create", &s1, "--template", "basic"]).ok().json();
+    let first = t["server"].as_str().unwrap().to_string();
+    assert!(["local", "maria", "pg", "small"].contains(&first.as_str()));
+    let full = w.run(&["tenant", "create", &slug("p2"), "--template", "basic", "--server", "small"]);
+    if first == "small" {
+        assert!(full.fails_with(2).stderr.contains("is full"));
+    }
+    // Hostile input changes nothing.
+    let before = w.run(&["--json", "tenant", "list"]).ok().json();
+    for bad in ["Acme", "a;b", "../x", "admin", "a b", "x'--", &"a".repeat(60), "é"] {
+        w.run(&["tenant", "create", bad, "--template", "basic"]).fails_with(2);
+    }
+    w.run(&["tenant", "create", &slug("h1"), "--template", "basic", "--name", "bad\u{7}name"]).fails_with(2);
+    w.run(&["tenant", "create", &slug("h2"), "--template", "basic", "--modules", "nope"]).fails_with(2);
+    w.run(&["tenant", "create", &slug("h3"), "--template", "missing"]).fails_with(4);
+    w.run(&["tenant", "create", &slug("h4"), "--template", "basic", "--version", "9.9.9"]).fails_with(4);
+    let after = w.run(&["--json", "tenant", "list"]).ok().json();
+    assert_eq!(before.as_array().unwrap().len(), after.as_array().unwrap().len());
+
+    // Delete keeps history in the landlord, drops the database unless asked not to.
+    for (server, dialect) in SERVERS {
+        let keep = slug(&format!("dk{}", &server[..1]));
+        let gone = slug(&format!("dg{}", &server[..1]));
+        w.run(&["tenant", "create", &keep, "--template", "basic", "--server", server]).ok();
+        w.run(&["tenant", "create", &gone, "--template", "basic", "--server", server]).ok();
+        w.run(&["tenant", "delete", &gone]).fails_with(2);
+        w.run(&["tenant", "delete", &gone, "--yes"]).ok();
+        w.run(&["tenant", "delete", &keep, "--yes", "--keep-database"]).ok();
+        w.run(&["tenant", "show", &gone]).fails_with(4);
+        let target = Target::new(dialect).await;
+        let db = |s: &str| DatabaseName::new(&format!("tenant_{}", s.replace('-', "_"))).unwrap();
+        if dialect == Dialect::Sqlite {
+            assert!(!w.file(&format!("data/tenants/{}.db", db(&gone))).exists());
+            assert!(w.file(&format!("data/tenants/{}.db", db(&keep))).exists());
+        } else {
+            assert!(!target.driver.database_exists(&db(&gone)).await.unwrap(), "{server}");
+            assert!(target.driver.database_exists(&db(&keep)).await.unwrap(), "{server}");
+            target.driver.drop_database(&db(&keep)).await.unwrap();
+        }
+    }
+    let landlord = tenantry_store::Landlord::open(&format!("sqlite://{}", w.file("data/landlord.db").display())).await.unwrap();
+    let all = landlord.tenants(&tenantry_store::TenantFilter { include_deleted: true, ..Default::default() }).await.unwrap();
+    let deleted: Vec<_> = all.iter().filter(|t| t.deleted_at.is_some()).collect();
+    assert_eq!(deleted.len(), 6);
+    for t in deleted {
+        assert_eq!(t.status, "archived");
+        assert!(!landlord.history(&t.id).await.unwrap().is_empty(), "history kept");
+    }
+    landlord.close().await;
+    drop_tenant_dbs(&w).await;
+}

@@ -61,6 +61,9 @@ pub enum TenantCommand {
         /// Display name [default: the slug]
         #[arg(long)]
         name: Option<String>,
+        /// auto (clone a prepared database where the engine can), clone or replay
+        #[arg(long, default_value = "auto")]
+        method: String,
     },
     /// List tenants
     List {

@@ -332,3 +332,48 @@ async fn placement_lifecycle_and_hostile_input() {
     landlord.close().await;
     drop_tenant_dbs(&w).await;
 }
+
+#[tokio::test]
+async fn a_cloned_tenant_equals_a_replayed_one_in_schema_and_data() {
+    sqlx::any::install_default_drivers();
+    let w = fleet();
+    w.run(&["template", "import", bundled("political_party").to_str().unwrap()]).ok();
+    for server in ["local", "pg"] {
+        let (r, c, c2) = (slug(&format!("rp{server}")), slug(&format!("cl{server}")), slug(&format!("cm{server}")));
+        let create = |s: &str, method: &str| {
+            w.run(&["--json", "tenant", "create", s, "--template", "political_party", "--modules", "elections,fundraising", "--server", server, "--method", method]).ok()
+        };
+        create(&r, "replay");
+        create(&c, "clone");
+        create(&c2, "clone"); // the second one reuses the prepared database
+        let history = w.run(&["--json", "history", &c]).ok().json();
+        assert!(history[0]["notes"].as_str().unwrap().ends_with("(cloned)"), "{history}");
+        let schema = |s: &str| w.run(&["--json", "tenant", "schema", s]).ok().stdout;
+        assert_eq!(schema(&r), schema(&c), "{server}: schema");
+        assert_eq!(schema(&c), schema(&c2), "{server}: schema");
+        // Same seed data; and each clone knows who it is.
+        let mut seen = Vec::new();
+        for s in [&r, &c, &c2] {
+            let creds = w.run(&["--json", "tenant", "credentials", s]).ok().json();
+            let url = match server {
+                "pg" => format!("postgres://{}:{}@{}:{}/{}", creds["username"].as_str().unwrap(), creds["password"].as_str().unwrap(), creds["host"].as_str().unwrap(), creds["port"], creds["database"].as_str().unwrap()),
+                _ => format!("sqlite://{}", creds["database"].as_str().unwrap()),
+            };
+            use sqlx::Connection;
+            let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+            let roles: Vec<(String,)> = sqlx::query_as("SELECT name FROM roles ORDER BY name").fetch_all(&mut conn).await.unwrap();
+            let grants: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM role_permissions").fetch_one(&mut conn).await.unwrap();
+            let campaigns: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM campaigns").fetch_one(&mut conn).await.unwrap();
+            let me: (Option<String>, Option<String>) = sqlx::query_as("SELECT slug, template_version FROM tenant_info").fetch_one(&mut conn).await.unwrap();
+            assert_eq!(me.0.as_deref(), Some(s.as_str()), "{server}: tenant_info names the tenant");
+            assert_eq!(me.1.as_deref(), Some("1.2.0"));
+            seen.push((roles, grants.0, campaigns.0));
+            conn.close().await.unwrap();
+        }
+        assert_eq!(seen[0], seen[1], "{server}: seed data");
+        assert_eq!(seen[1], seen[2], "{server}: seed data");
+        assert_eq!(seen[0].1, 4 + 2 + 2, "{server}: role_permissions seeded");
+    }
+    w.run(&["tenant", "create", &slug("mc"), "--template", "political_party", "--server", "maria", "--method", "clone"]).fails_with(2);
+    drop_tenant_dbs(&w).await;
+}

@@ -88,6 +88,8 @@ pub trait TenantDriver: Send + Sync {
     /// Locks or unlocks `login`; locking also ends its open sessions.
     async fn set_login_enabled(&self, login: &LoginName, enabled: bool) -> Result<(), DriverError>;
 
+    /// Whether [`clone_database`](Self::clone_database) copies (PostgreSQL, SQLite).
+    fn can_clone(&self) -> bool;
     /// Copies `source` into a new database `target` by the engine's own means; `false`
     /// when the engine has none (the caller builds `target` by replaying DDL).
     async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError>;

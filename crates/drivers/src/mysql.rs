@@ -188,6 +188,10 @@ impl TenantDriver for MysqlDriver {
         Ok(())
     }
 
+    fn can_clone(&self) -> bool {
+        false
+    }
+
     async fn clone_database(&self, _source: &DatabaseName, _target: &DatabaseName) -> Result<bool, DriverError> {
         // MySQL has no database copy; CREATE TABLE … LIKE loses foreign keys. Replay.
         Ok(false)

@@ -215,6 +215,10 @@ impl TenantDriver for PostgresDriver {
         Ok(())
     }
 
+    fn can_clone(&self) -> bool {
+        true
+    }
+
     async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError> {
         let sql = format!("CREATE DATABASE {} TEMPLATE {}", D.quote(target.as_str()), D.quote(source.as_str()));
         match sqlx::raw_sql(&sql).execute(&self.admin).await {

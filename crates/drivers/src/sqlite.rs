@@ -174,6 +174,10 @@ impl TenantDriver for SqliteDriver {
         Ok(())
     }
 
+    fn can_clone(&self) -> bool {
+        true
+    }
+
     async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError> {
         let (from, to) = (self.path(source), self.path(target));
         if !from.exists() {

@@ -25,9 +25,10 @@ const HEADERS: [&str; 7] = ["slug", "status", "template", "version", "server", "
 
 pub async fn run(engine: &Engine, cmd: TenantCommand, json: bool) -> anyhow::Result<()> {
     match cmd {
-        TenantCommand::Create { slug, template, version, modules, server, name } => {
+        TenantCommand::Create { slug, template, version, modules, server, name, method } => {
+            let method = method.parse()?;
             let t = engine
-                .create_tenant(CreateTenant { slug, template, version, modules, server, name, actor: actor() })
+                .create_tenant(CreateTenant { slug, template, version, modules, server, name, method, actor: actor() })
                 .await?;
             if json {
                 return output::json(&t);

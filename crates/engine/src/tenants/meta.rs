@@ -37,3 +37,12 @@ pub fn create_script(values: &[(&str, &str)]) -> Result<String, EngineError> {
         column("last_sync"),
     ))
 }
+
+/// Updates metadata values in place (after cloning a prepared database).
+pub fn update_script(values: &[(&str, &str)]) -> Result<String, EngineError> {
+    let mut out = String::new();
+    for (k, v) in values {
+        out.push_str(&format!("UPDATE {META_TABLE} SET meta_value = {} WHERE meta_key = {};\n", literal(v)?, literal(k)?));
+    }
+    Ok(out)
+}

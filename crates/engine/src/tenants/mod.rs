@@ -6,7 +6,7 @@ mod provision;
 
 pub use lifecycle::{Credentials, TenantDetail};
 pub use meta::{META_TABLE, INFO_VIEW, OWN_OBJECTS};
-pub use provision::CreateTenant;
+pub use provision::{BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};
 
 use crate::{Engine, EngineError};
 use tenantry_store::{ServerRecord, TenantRecord};

@@ -11,7 +11,7 @@
 //! A run killed in 3 is recovered by the next start (`recover_interrupted`).
 
 use super::meta;
-use crate::templates::{modules_key, BuildContext};
+use crate::templates::modules_key;
 use crate::{Engine, EngineError};
 use semver::Version;
 use std::sync::Arc;
@@ -22,9 +22,35 @@ use tenantry_drivers::TenantDriver;
 use tenantry_schema::diff::diff_schemas;
 use tenantry_store::{Activation, NewTenant, ServerRecord, TemplateRecord, TenantRecord, VersionRecord};
 
+/// How a tenant database is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildMethod {
+    /// Clone a prepared database where the engine can, else replay.
+    #[default]
+    Auto,
+    /// Clone (refused where the engine cannot).
+    Clone,
+    /// Run the template's SQL.
+    Replay,
+}
+
+impl std::str::FromStr for BuildMethod {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(BuildMethod::Auto),
+            "clone" => Ok(BuildMethod::Clone),
+            "replay" => Ok(BuildMethod::Replay),
+            other => Err(EngineError::Invalid(format!("--method `{other}`: use auto, clone or replay"))),
+        }
+    }
+}
+
 /// `tenant create` input.
 #[derive(Debug, Clone, Default)]
 pub struct CreateTenant {
+    pub method: BuildMethod,
     pub slug: String,
     pub template: String,
     pub version: Option<String>,
@@ -33,6 +59,30 @@ pub struct CreateTenant {
     pub name: Option<String>,
     /// Who asks (an account, or `cli:<user>`), for history.
     pub actor: String,
+}
+
+/// Prepared databases that tenants are cloned from, and ones being built.
+pub const PREPARED_PREFIX: &str = "tenantry_tpl_";
+pub const BUILDING_PREFIX: &str = "tenantry_tpb_";
+
+/// Runs a version's build plan (schema, seeds, downs) in `db`.
+#[allow(clippy::too_many_arguments)]
+async fn replay(
+    driver: &Arc<dyn TenantDriver>,
+    db: &DatabaseName,
+    bundle: &TemplateBundle,
+    modules: &[String],
+    target: &Version,
+    slug: &str,
+    t: &TemplateRecord,
+    v: &VersionRecord,
+) -> Result<(), EngineError> {
+    for step in bundle.build_plan(driver.dialect(), modules, target, true) {
+        driver.execute_script(db, &step.sql).await.map_err(|e| {
+            EngineError::TemplateBuild(format!("provisioning tenant `{slug}`: template `{}` {}: {}: {e}", t.name, v.version, step.describe()))
+        })?;
+    }
+    Ok(())
 }
 
 /// What a successful build leaves for activation.
@@ -115,7 +165,7 @@ impl Engine {
         let mut created = false;
         let login = LoginName::for_slug(&slug);
         let result = self
-            .build_tenant(&tenant, &t, &v, &bundle, &modules, &server, &driver, &db, &login, &mut created, &req.actor)
+            .build_tenant(&tenant, &t, &v, &bundle, &modules, &server, &driver, &db, &login, &mut created, &req.actor, req.method)
             .await;
         let outcome = match result {
             Ok(built) => self.landlord.activate_tenant(&built.activation).await.map_err(EngineError::from),
@@ -142,6 +192,7 @@ impl Engine {
         login: &LoginName,
         created: &mut bool,
         actor: &str,
+        method: BuildMethod,
     ) -> Result<Built, EngineError> {
         let started = Instant::now();
         if driver.database_exists(db).await? {
@@ -154,25 +205,29 @@ impl Engine {
         let dialect = driver.dialect();
         let (expected, _) = self.snapshot_for(t, v, bundle, dialect, modules).await?;
 
-        driver.create_database(db).await?;
-        *created = true;
-        let ctx = BuildContext { template: t.name.clone(), version: v.version.clone() };
-        for step in bundle.build_plan(dialect, modules, &target, true) {
-            driver.execute_script(db, &step.sql).await.map_err(|e| {
-                EngineError::TemplateBuild(format!("provisioning tenant `{}`: template `{}` {}: {}: {e}", tenant.slug, ctx.template, ctx.version, step.describe()))
-            })?;
+        if method == BuildMethod::Clone && !driver.can_clone() {
+            return Err(EngineError::Invalid(format!("{dialect} has no safe database copy; use --method replay or auto")));
         }
         let now = tenantry_store::time::now();
         let modules_text = modules.join(",");
-        let meta = meta::create_script(&[
-            ("tenant_id", &tenant.id),
-            ("slug", &tenant.slug),
-            ("template", &t.name),
-            ("template_version", &v.version),
-            ("modules", &modules_text),
-            ("last_sync", &now),
-        ])?;
-        driver.execute_script(db, &meta).await?;
+        let own = [("tenant_id", tenant.id.as_str()), ("slug", tenant.slug.as_str()), ("last_sync", now.as_str())];
+        let shared = [("template", t.name.as_str()), ("template_version", v.version.as_str()), ("modules", modules_text.as_str())];
+        let mut how = "replayed";
+        if method != BuildMethod::Replay && driver.can_clone() {
+            let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &shared).await?;
+            if driver.clone_database(&prepared, db).await? {
+                *created = true;
+                driver.execute_script(db, &meta::update_script(&own)?).await?;
+                how = "cloned";
+            }
+        }
+        if how == "replayed" {
+            driver.create_database(db).await?;
+            *created = true;
+            replay(driver, db, bundle, modules, &target, &tenant.slug, t, v).await?;
+            let values: Vec<(&str, &str)> = own.iter().chain(shared.iter()).copied().collect();
+            driver.execute_script(db, &meta::create_script(&values)?).await?;
+        }
 
         // Verify: the tenant's schema is exactly the template's.
         let actual = driver.introspect(db).await?.without(meta::OWN_OBJECTS);
@@ -203,9 +258,65 @@ impl Engine {
                 password_secret,
                 execution_time_ms: started.elapsed().as_millis() as i64,
                 applied_by: actor.to_string(),
-                notes: format!("template {} {} with modules {} on server {}", t.name, v.version, modules_key(modules), server.name),
+                notes: format!("template {} {} with modules {} on server {} ({how})", t.name, v.version, modules_key(modules), server.name),
             },
         })
+    }
+
+    /// The prepared database that tenants of this version, module set and server are
+    /// cloned from: built on first need under a temporary name, verified against the
+    /// snapshot, then renamed into place, so no one ever clones a half-built one.
+    #[allow(clippy::too_many_arguments)]
+    async fn prepared_database(
+        &self,
+        t: &TemplateRecord,
+        v: &VersionRecord,
+        bundle: &TemplateBundle,
+        modules: &[String],
+        driver: &Arc<dyn TenantDriver>,
+        expected: &tenantry_schema::Schema,
+        shared: &[(&str, &str)],
+    ) -> Result<DatabaseName, EngineError> {
+        let key = tenantry_domain::template::checksum_text(&format!("{}\0{}\0{}\0{}", t.name, v.version, v.checksum, modules_key(modules)));
+        let name = DatabaseName::new(&format!("{PREPARED_PREFIX}{}", &key[..16]))?;
+        if driver.database_exists(&name).await? {
+            return Ok(name);
+        }
+        let building = DatabaseName::new(&format!("{BUILDING_PREFIX}{}_{:08x}", &key[..16], rand::random::<u32>()))?;
+        driver.create_database(&building).await?;
+        let result = async {
+            let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            replay(driver, &building, bundle, modules, &target, "(prepared)", t, v).await?;
+            let mut values: Vec<(&str, &str)> = vec![("tenant_id", ""), ("slug", ""), ("last_sync", "")];
+            values.extend_from_slice(shared);
+            driver.execute_script(&building, &meta::create_script(&values)?).await?;
+            let actual = driver.introspect(&building).await?.without(meta::OWN_OBJECTS);
+            if !diff_schemas(expected, &actual).is_empty() {
+                return Err(EngineError::Integrity(format!("the prepared database of template `{}` {} differs from its snapshot", t.name, v.version)));
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = driver.drop_database(&building).await;
+            return Err(e);
+        }
+        match driver.rename_database(&building, &name).await {
+            Ok(true) => Ok(name),
+            // Another creator finished first: use theirs.
+            Err(tenantry_drivers::DriverError::AlreadyExists { .. }) => {
+                let _ = driver.drop_database(&building).await;
+                Ok(name)
+            }
+            Ok(false) => {
+                let _ = driver.drop_database(&building).await;
+                Err(EngineError::Invalid(format!("server `{}` cannot rename databases", driver.server())))
+            }
+            Err(e) => {
+                let _ = driver.drop_database(&building).await;
+                Err(e.into())
+            }
+        }
     }
 
     /// Removes what a failed provisioning created and records why it failed.

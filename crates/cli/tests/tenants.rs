@@ -175,7 +175,7 @@ async fn kill_9_during_provisioning_is_recovered_by_the_next_command() {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
             .current_dir(w.path())
             .env_remove("TENANTRY_LANDLORD_URL")
-            .args(["tenant", "create", &s, "--template", "slow", "--server", server])
+            .args(["tenant", "create", &s, "--template", "slow", "--server", server, "--method", "replay"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

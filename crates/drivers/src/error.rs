@@ -17,6 +17,8 @@ pub enum DriverError {
     Split { server: String, database: String, source: SplitError },
     #[error("`{database}` on server `{server}`: statement {number} (line {line}) failed: {message}\n    at: {excerpt}")]
     Statement { server: String, database: String, number: usize, line: usize, message: String, excerpt: String },
+    #[error("{source}")]
+    Batch { index: usize, source: Box<DriverError> },
     #[error("{action} on server `{server}` failed: {source}")]
     Server { server: String, action: String, source: sqlx::Error },
     #[error("introspecting `{database}` on server `{server}`: {source}")]
@@ -30,6 +32,7 @@ impl DriverError {
     /// SQL or the input: such a step may succeed when retried later.
     pub fn is_server_unavailable(&self) -> bool {
         let source = match self {
+            DriverError::Batch { source, .. } => return source.is_server_unavailable(),
             DriverError::Unreachable { source, .. } | DriverError::Server { source, .. } => source,
             _ => return false,
         };

@@ -70,6 +70,10 @@ pub trait TenantDriver: Send + Sync {
     /// Runs a script in `db`. On PostgreSQL and SQLite it runs in one transaction and
     /// a failure leaves nothing behind; MySQL commits DDL as it goes.
     async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError>;
+    /// Runs several scripts in one session (and on PostgreSQL and SQLite one
+    /// transaction): the whole build of a tenant in one round of connection setup and
+    /// one commit. A failure names the script by its index in [`DriverError::Batch`].
+    async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError>;
     /// Reads `db`'s schema into the canonical model.
     async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError>;
     /// Closes pooled connections.
@@ -129,6 +133,25 @@ pub(crate) fn excerpt(sql: &str) -> String {
 /// with the simple query protocol (MySQL cannot prepare some DDL, such as
 /// `CREATE TRIGGER`). A macro rather than a generic function: sqlx's executor bounds
 /// defeat the `Send` analysis of `async_trait` futures when written generically.
+/// Runs each script of a batch with [`run_statements!`], wrapping a failure with the
+/// script's index.
+macro_rules! run_batch {
+    ($conn:expr, $dialect:expr, $server:expr, $database:expr, $scripts:expr) => {{
+        let started = std::time::Instant::now();
+        let mut statements = 0;
+        for (index, script) in $scripts.iter().enumerate() {
+            let run: Result<$crate::ScriptRun, $crate::DriverError> =
+                (async { Ok(run_statements!($conn, $dialect, $server, $database, script)) }).await;
+            match run {
+                Ok(r) => statements += r.statements,
+                Err(e) => return Err($crate::DriverError::Batch { index, source: Box::new(e) }),
+            }
+        }
+        $crate::ScriptRun { statements, elapsed: started.elapsed() }
+    }};
+}
+pub(crate) use run_batch;
+
 macro_rules! run_statements {
     ($conn:expr, $dialect:expr, $server:expr, $database:expr, $script:expr) => {{
         let started = std::time::Instant::now();

@@ -32,6 +32,10 @@ pub struct Engine {
     landlord: Landlord,
     key: MasterKey,
     drivers: Mutex<HashMap<String, Arc<dyn TenantDriver>>>,
+    /// Parsed template directories by content checksum, and snapshots by
+    /// (version id, checksum, dialect, modules): immutable content, so never stale.
+    bundles: std::sync::Mutex<HashMap<String, Arc<tenantry_domain::template::TemplateBundle>>>,
+    snapshots: std::sync::Mutex<HashMap<String, Arc<(tenantry_schema::Schema, serde_json::Value)>>>,
 }
 
 impl Engine {
@@ -39,7 +43,14 @@ impl Engine {
     pub async fn open(config: Config) -> Result<Engine, EngineError> {
         let landlord = Landlord::open(&config.landlord).await?;
         let key = MasterKey::load_or_create(&config)?;
-        let engine = Engine { config, landlord, key, drivers: Mutex::new(HashMap::new()) };
+        let engine = Engine {
+            config,
+            landlord,
+            key,
+            drivers: Mutex::new(HashMap::new()),
+            bundles: Default::default(),
+            snapshots: Default::default(),
+        };
         // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
         // A server being down must not keep every command from starting.
         if let Err(e) = engine.recover_interrupted().await {

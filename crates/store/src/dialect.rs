@@ -112,7 +112,14 @@ impl LandlordDialect {
     /// Statements every landlord session runs first.
     pub fn session_setup(self) -> &'static [&'static str] {
         match self.0 {
-            Dialect::Sqlite => &["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 15000", "PRAGMA journal_mode = WAL"],
+            // WAL with synchronous=NORMAL cannot corrupt the database; a power cut may
+            // lose the last commits, not consistency.
+            Dialect::Sqlite => &[
+                "PRAGMA foreign_keys = ON",
+                "PRAGMA busy_timeout = 15000",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+            ],
             Dialect::Postgres => &["SET jit = off"],
             Dialect::Mysql => &[],
         }

@@ -38,7 +38,8 @@ pub struct Target {
     pub dialect: Dialect,
     pub url: String,
     pub driver: Arc<dyn TenantDriver>,
-    _dir: Option<tempfile::TempDir>,
+    /// Keeps a SQLite target's directory alive.
+    pub _dir: Option<tempfile::TempDir>,
 }
 
 impl Target {

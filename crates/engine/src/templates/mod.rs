@@ -122,18 +122,25 @@ impl Engine {
     }
 
     /// The directory that builds `v`: its own, or for a derived version its source's.
-    pub(crate) async fn bundle_for(&self, t: &TemplateRecord, v: &VersionRecord) -> Result<TemplateBundle, EngineError> {
+    pub(crate) async fn bundle_for(&self, t: &TemplateRecord, v: &VersionRecord) -> Result<Arc<TemplateBundle>, EngineError> {
         let source = match &v.source_version {
             Some(s) => self.version_record(t, Some(s)).await?,
             None => v.clone(),
         };
+        if let Some(b) = self.bundles.lock().ok().and_then(|c| c.get(&source.checksum).cloned()) {
+            return Ok(b);
+        }
         let files = source
             .files
             .as_deref()
             .ok_or_else(|| EngineError::Store(tenantry_store::StoreError::Corrupt(format!("{} {} has no files", t.name, source.version))))?;
         let files: BTreeMap<String, String> = serde_json::from_str(files)
             .map_err(|e| EngineError::Store(tenantry_store::StoreError::Corrupt(format!("{} {} files: {e}", t.name, source.version))))?;
-        TemplateBundle::from_files(files).map_err(EngineError::TemplateInvalid)
+        let bundle = Arc::new(TemplateBundle::from_files(files).map_err(EngineError::TemplateInvalid)?);
+        if let Ok(mut c) = self.bundles.lock() {
+            c.insert(bundle.checksum.clone(), bundle.clone());
+        }
+        Ok(bundle)
     }
 
     /// `tenantry template import DIR`.
@@ -176,7 +183,7 @@ impl Engine {
                 }
                 let record = own.iter().find(|v| v.version == newest.to_string()).copied().cloned();
                 if let Some(record) = record {
-                    prev = Some((self.bundle_for(t, &record).await?, newest));
+                    prev = Some(((*self.bundle_for(t, &record).await?).clone(), newest));
                 }
             }
         }
@@ -329,9 +336,16 @@ impl Engine {
         modules: &[String],
     ) -> Result<(Schema, serde_json::Value), EngineError> {
         let key = modules_key(modules);
+        let cache_key = format!("{}\0{}\0{dialect}\0{key}", v.id, v.checksum);
+        if let Some(s) = self.snapshots.lock().ok().and_then(|c| c.get(&cache_key).cloned()) {
+            return Ok((s.0.clone(), s.1.clone()));
+        }
         if let Some(s) = self.landlord.snapshot(v.id, dialect.as_str(), &key).await? {
             let schema: Schema = serde_json::from_str(&s.schema_json)
                 .map_err(|e| EngineError::Store(tenantry_store::StoreError::Corrupt(format!("snapshot: {e}"))))?;
+            if let Ok(mut c) = self.snapshots.lock() {
+                c.insert(cache_key, Arc::new((schema.clone(), s.module_tables.clone())));
+            }
             return Ok((schema, s.module_tables));
         }
         let driver = self.builder_driver(dialect).await?.ok_or_else(|| {

@@ -65,7 +65,8 @@ pub struct CreateTenant {
 pub const PREPARED_PREFIX: &str = "tenantry_tpl_";
 pub const BUILDING_PREFIX: &str = "tenantry_tpb_";
 
-/// Runs a version's build plan (schema, seeds, downs) in `db`.
+/// Runs a version's build plan (schema, seeds, downs) and then `extra` (the
+/// metadata) in `db`, in one session and, where the engine allows, one transaction.
 #[allow(clippy::too_many_arguments)]
 async fn replay(
     driver: &Arc<dyn TenantDriver>,
@@ -76,13 +77,23 @@ async fn replay(
     slug: &str,
     t: &TemplateRecord,
     v: &VersionRecord,
+    extra: &str,
 ) -> Result<(), EngineError> {
-    for step in bundle.build_plan(driver.dialect(), modules, target, true) {
-        driver.execute_script(db, &step.sql).await.map_err(|e| {
-            EngineError::TemplateBuild(format!("provisioning tenant `{slug}`: template `{}` {}: {}: {e}", t.name, v.version, step.describe()))
-        })?;
-    }
-    Ok(())
+    let plan = bundle.build_plan(driver.dialect(), modules, target, true);
+    let mut scripts: Vec<&str> = plan.iter().map(|s| s.sql.as_str()).collect();
+    scripts.push(extra);
+    driver.execute_batch(db, &scripts).await.map(|_| ()).map_err(|e| match e {
+        tenantry_drivers::DriverError::Batch { index, source } => match plan.get(index) {
+            Some(step) => EngineError::TemplateBuild(format!(
+                "provisioning tenant `{slug}`: template `{}` {}: {}: {source}",
+                t.name,
+                v.version,
+                step.describe()
+            )),
+            None => EngineError::Driver(*source),
+        },
+        other => EngineError::Driver(other),
+    })
 }
 
 /// What a successful build leaves for activation.
@@ -224,9 +235,8 @@ impl Engine {
         if how == "replayed" {
             driver.create_database(db).await?;
             *created = true;
-            replay(driver, db, bundle, modules, &target, &tenant.slug, t, v).await?;
             let values: Vec<(&str, &str)> = own.iter().chain(shared.iter()).copied().collect();
-            driver.execute_script(db, &meta::create_script(&values)?).await?;
+            replay(driver, db, bundle, modules, &target, &tenant.slug, t, v, &meta::create_script(&values)?).await?;
         }
 
         // Verify: the tenant's schema is exactly the template's.
@@ -286,10 +296,9 @@ impl Engine {
         driver.create_database(&building).await?;
         let result = async {
             let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;
-            replay(driver, &building, bundle, modules, &target, "(prepared)", t, v).await?;
             let mut values: Vec<(&str, &str)> = vec![("tenant_id", ""), ("slug", ""), ("last_sync", "")];
             values.extend_from_slice(shared);
-            driver.execute_script(&building, &meta::create_script(&values)?).await?;
+            replay(driver, &building, bundle, modules, &target, "(prepared)", t, v, &meta::create_script(&values)?).await?;
             let actual = driver.introspect(&building).await?.without(meta::OWN_OBJECTS);
             if !diff_schemas(expected, &actual).is_empty() {
                 return Err(EngineError::Integrity(format!("the prepared database of template `{}` {} differs from its snapshot", t.name, v.version)));

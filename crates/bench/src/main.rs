@@ -1,0 +1,254 @@
+//! Benchmarks of tenantry against the floor, in one run on the same servers:
+//! the engine's stock client (`mysql`, `psql`, `sqlite3`) started once per tenant, and
+//! one session holding its connection and sending the same SQL.
+//!
+//! `cargo run --release -p tenantry-bench -- provision --tenants 20`
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tenantry_domain::template::TemplateBundle;
+use tenantry_domain::{DatabaseName, Dialect};
+use tenantry_engine::tenants::{BuildMethod, CreateTenant};
+use tenantry_engine::{AddServer, Config, ConfigOverrides, Engine};
+use tenantry_testkit::{client, Target};
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Per-tenant provisioning time of the political_party template
+    Provision {
+        #[arg(long, default_value_t = 20)]
+        tenants: usize,
+        /// mysql, postgres, sqlite (default: all)
+        #[arg(long, value_delimiter = ',')]
+        dialects: Vec<String>,
+    },
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    match args.what {
+        What::Provision { tenants, dialects } => provision(tenants, dialects).await,
+    }
+}
+
+async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates/political_party");
+    let files = tenantry_engine::templates::load::read_dir(&root)?;
+    let bundle = TemplateBundle::from_files(files).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let modules = bundle.all_modules();
+    let work = tempfile::tempdir()?;
+    let dialects: Vec<Dialect> = if dialects.is_empty() {
+        Dialect::ALL.to_vec()
+    } else {
+        dialects.iter().map(|d| d.parse()).collect::<Result<_, _>>()?
+    };
+
+    // tenantry with a SQLite landlord, the same servers as the floor.
+    let config = Config::load(&ConfigOverrides { config_file: None, landlord: Some(format!("sqlite://{}/landlord.db", work.path().display())) })?;
+    let mut config = config;
+    config.data_dir = work.path().join("data");
+    config.master_key_file = work.path().join("master.key");
+    let engine = Engine::open(config).await?;
+    let mut results = Vec::new();
+    for d in dialects {
+        let target = Target::new(d).await;
+        let url = match d {
+            Dialect::Sqlite => format!("sqlite://{}", work.path().join("tenants").display()),
+            _ => target.url.clone(),
+        };
+        let server = format!("bench-{d}");
+        engine.add_server(AddServer { name: server.clone(), url, capacity: Some(100_000), max_concurrency: Some(8) }).await?;
+        if d == Dialect::Mysql || results.is_empty() {
+            let _ = engine.import_template(&root).await;
+        }
+        // The same SQL for everyone: the newest version with all modules, seeds included.
+        let plan = bundle.build_plan(d, &modules, &bundle.manifest.version, true);
+        let script: String = plan.iter().map(|s| format!("{}\n;\n", s.sql.trim_end().trim_end_matches(';'))).collect();
+        let script_file = work.path().join(format!("script.{d}.sql"));
+        std::fs::write(&script_file, &script)?;
+        let tag = format!("{:06x}", rand_u32() & 0xffffff);
+        let sqlite_target = Target { dialect: d, url: format!("sqlite://{}", work.path().join("tenants").display()), driver: target.driver.clone(), _dir: None };
+        let client_target = if d == Dialect::Sqlite { &sqlite_target } else { &target };
+
+        let mut client_times = Vec::new();
+        let mut session_times = Vec::new();
+        let mut replay_times = Vec::new();
+        let mut clone_times = Vec::new();
+        let mut cleanup: Vec<DatabaseName> = Vec::new();
+        for i in 0..n {
+            // 1. Stock client, one process per tenant (CREATE DATABASE included).
+            let db = DatabaseName::new(&format!("bench_c{tag}_{i}"))?;
+            let t0 = Instant::now();
+            create_with_client(client_target, &db, work.path())?;
+            client::run_file(client_target, &db, &script_file).map_err(|e| anyhow::anyhow!("client: {e}"))?;
+            client_times.push(t0.elapsed());
+            cleanup.push(db);
+
+            // 2. One session holding its connection, the same statements.
+            let db = DatabaseName::new(&format!("bench_s{tag}_{i}"))?;
+            let t0 = Instant::now();
+            held_session(d, &client_target.url, &db, &plan).await?;
+            session_times.push(t0.elapsed());
+            cleanup.push(db);
+
+            // 3. tenantry, replaying.
+            let slug = format!("br{tag}-{i}");
+            let t0 = Instant::now();
+            engine.create_tenant(create(&slug, &server, BuildMethod::Replay)).await?;
+            replay_times.push(t0.elapsed());
+
+            // 4. tenantry, cloning where the engine can.
+            if d != Dialect::Mysql {
+                let slug = format!("bc{tag}-{i}");
+                let t0 = Instant::now();
+                engine.create_tenant(create(&slug, &server, BuildMethod::Clone)).await?;
+                // The first clone builds the prepared database: leave it out.
+                if i > 0 {
+                    clone_times.push(t0.elapsed());
+                }
+            }
+        }
+        let row = serde_json::json!({
+            "dialect": d.as_str(),
+            "tenants": n,
+            "tables": 20,
+            "client_per_tenant_ms": ms(median(client_times.clone())),
+            "held_session_ms": ms(median(session_times.clone())),
+            "tenantry_replay_ms": ms(median(replay_times.clone())),
+            "tenantry_clone_ms": if clone_times.is_empty() { serde_json::Value::Null } else { serde_json::json!(ms(median(clone_times.clone()))) },
+            "replay_vs_client": ms(median(replay_times.clone())) / ms(median(client_times.clone())),
+            "replay_vs_session": ms(median(replay_times.clone())) / ms(median(session_times.clone())),
+            "clone_speedup_vs_replay": if clone_times.is_empty() { serde_json::Value::Null } else { serde_json::json!(ms(median(replay_times.clone())) / ms(median(clone_times.clone()))) },
+        });
+        println!("{}", serde_json::to_string(&row)?);
+        results.push(row);
+        // Clean up: tenants through tenantry, the rest directly.
+        for t in engine.tenants(&Default::default()).await? {
+            if t.server.as_deref() == Some(server.as_str()) {
+                engine.delete_tenant(&t.slug, false).await?;
+            }
+        }
+        for db in cleanup {
+            if d == Dialect::Sqlite {
+                let _ = std::fs::remove_file(work.path().join("tenants").join(format!("{db}.db")));
+            } else {
+                target.driver.drop_database(&db).await?;
+            }
+        }
+    }
+    println!("\n{:<9} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}", "engine", "client ms", "session ms", "replay ms", "clone ms", "replay/client", "replay/session", "clone speedup");
+    for r in &results {
+        let f = |k: &str| r[k].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+        let x = |k: &str| r[k].as_f64().map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<9} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}",
+            r["dialect"].as_str().unwrap_or(""),
+            f("client_per_tenant_ms"),
+            f("held_session_ms"),
+            f("tenantry_replay_ms"),
+            f("tenantry_clone_ms"),
+            x("replay_vs_client"),
+            x("replay_vs_session"),
+            x("clone_speedup_vs_replay")
+        );
+    }
+    engine.close().await;
+    Ok(())
+}
+
+fn rand_u32() -> u32 {
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(7)) ^ std::process::id()
+}
+
+fn create(slug: &str, server: &str, method: BuildMethod) -> CreateTenant {
+    CreateTenant {
+        slug: slug.into(),
+        template: "political_party".into(),
+        modules: vec!["elections".into(), "fundraising".into(), "events".into()],
+        server: Some(server.into()),
+        method,
+        actor: "bench".into(),
+        ..Default::default()
+    }
+}
+
+/// CREATE DATABASE the way a script would: with the client.
+fn create_with_client(target: &Target, db: &DatabaseName, work: &Path) -> Result<()> {
+    let file = work.join("create.sql");
+    match target.dialect {
+        Dialect::Sqlite => return Ok(()), // sqlite3 creates the file itself
+        Dialect::Mysql => std::fs::write(&file, format!("CREATE DATABASE `{db}`;\n"))?,
+        Dialect::Postgres => std::fs::write(&file, format!("CREATE DATABASE \"{db}\";\n"))?,
+    }
+    let status = match target.dialect {
+        Dialect::Mysql => std::process::Command::new("mysql").args(["-h", "127.0.0.1", "-u", "root"]).stdin(std::fs::File::open(&file)?).status()?,
+        _ => std::process::Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-q", "-X"]).stdin(std::fs::File::open(&file)?).status()?,
+    };
+    if !status.success() {
+        bail!("creating {db} with the client failed");
+    }
+    Ok(())
+}
+
+/// One connection, held: CREATE DATABASE, then the statements (PostgreSQL must open a
+/// session on the new database: a session cannot switch databases there).
+async fn held_session(d: Dialect, url: &str, db: &DatabaseName, plan: &[tenantry_domain::template_plan::BuildStep]) -> Result<()> {
+    use sqlx::{Connection, Executor};
+    let statements: Vec<String> = plan
+        .iter()
+        .flat_map(|s| tenantry_domain::sql::split_script(d, &s.sql).unwrap_or_default())
+        .map(|s| s.sql)
+        .collect();
+    match d {
+        Dialect::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await?;
+            c.execute(sqlx::raw_sql(&format!("CREATE DATABASE `{db}`"))).await?;
+            c.execute(sqlx::raw_sql(&format!("USE `{db}`"))).await?;
+            for s in &statements {
+                c.execute(sqlx::raw_sql(s)).await.with_context(|| s.clone())?;
+            }
+            c.close().await?;
+        }
+        Dialect::Postgres => {
+            let mut admin = sqlx::PgConnection::connect(&format!("{url}/postgres")).await?;
+            admin.execute(sqlx::raw_sql(&format!("CREATE DATABASE \"{db}\""))).await?;
+            admin.close().await?;
+            let mut c = sqlx::PgConnection::connect(&format!("{url}/{db}")).await?;
+            let mut tx = c.begin().await?;
+            for s in &statements {
+                tx.execute(sqlx::raw_sql(s)).await.with_context(|| s.clone())?;
+            }
+            tx.commit().await?;
+            c.close().await?;
+        }
+        Dialect::Sqlite => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}/{db}.db?mode=rwc")).await?;
+            let mut tx = c.begin().await?;
+            for s in &statements {
+                tx.execute(sqlx::raw_sql(s)).await.with_context(|| s.clone())?;
+            }
+            tx.commit().await?;
+            c.close().await?;
+        }
+    }
+    Ok(())
+}

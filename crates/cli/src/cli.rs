@@ -84,6 +84,33 @@ pub enum TenantCommand {
     Suspend { slug: String },
     /// Restore the tenant's database access
     Resume { slug: String },
+    /// Take an existing database under management at a stated template version
+    Adopt {
+        slug: String,
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        template: String,
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// A tenant's users
+    #[command(subcommand)]
+    User(TenantUserCommand),
+    /// A tenant's applications, by domain
+    #[command(subcommand)]
+    App(TenantAppCommand),
+    /// Which tenant serves a slug or domain, and its credentials (what an application asks)
+    Resolve {
+        #[arg(long, conflicts_with = "domain", required_unless_present = "domain")]
+        slug: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+    },
     /// Delete a tenant (its history stays in the landlord)
     Delete {
         slug: String,
@@ -156,4 +183,36 @@ pub struct ServerAdd {
     /// How many operations may run on it at once
     #[arg(long)]
     pub max_concurrency: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantUserCommand {
+    /// Add a user to a tenant
+    Add {
+        slug: String,
+        email: String,
+        /// owner, admin, editor or viewer
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read a password (at least 12 characters) from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List a tenant's users
+    List { slug: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantAppCommand {
+    /// Map a domain to a tenant
+    Add {
+        slug: String,
+        domain: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a tenant's applications
+    List { slug: String },
 }

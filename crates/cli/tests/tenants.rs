@@ -377,3 +377,75 @@ async fn a_cloned_tenant_equals_a_replayed_one_in_schema_and_data() {
     w.run(&["tenant", "create", &slug("mc"), "--template", "political_party", "--server", "maria", "--method", "clone"]).fails_with(2);
     drop_tenant_dbs(&w).await;
 }
+
+#[tokio::test]
+async fn adopt_takes_an_existing_database_under_management() {
+    let w = fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    let files = tenantry_engine::templates::load::read_dir(&bundled("basic")).unwrap();
+    let bundle = tenantry_domain::template::TemplateBundle::from_files(files).unwrap();
+    let modules = vec!["core".to_string(), "notes".to_string()];
+    for (server, dialect) in SERVERS {
+        // An application's database, built outside tenantry with the stock client.
+        let db = tenantry_testkit::unique_db("legacy");
+        let target = if dialect == Dialect::Sqlite {
+            Target { dialect, url: format!("sqlite://{}", w.file("data/tenants").display()), driver: Target::new(dialect).await.driver, _dir: None }
+        } else {
+            Target::new(dialect).await
+        };
+        if dialect != Dialect::Sqlite {
+            target.driver.create_database(&db).await.unwrap();
+        }
+        for step in bundle.build_plan(dialect, &modules, &bundle.manifest.version, true) {
+            tenantry_testkit::client::run_file(&target, &db, &bundled("basic").join(&step.file)).unwrap();
+        }
+        let s = slug(&format!("ad{}", &server[..1]));
+        let t = w.run(&["--json", "tenant", "adopt", &s, "--database", db.as_str(), "--server", server, "--template", "basic", "--version", "1.2.0"]).ok().json();
+        assert_eq!(t["status"], "active");
+        assert_eq!(t["modules"], serde_json::json!(["core", "notes"]), "{server}: modules inferred from the tables");
+        let h = w.run(&["--json", "history", &s]).ok().json();
+        assert_eq!((h[0]["migration_name"].as_str(), h[0]["migration_type"].as_str()), (Some("adopted"), Some("system")));
+        // Its schema is the template's (no drift), tenantry's metadata aside.
+        let live = w.run(&["--json", "tenant", "schema", &s]).ok().stdout;
+        assert!(live.contains("\"notes\"") && !live.contains("tenantry_meta"), "{server}");
+        // Twice, or a database that is not there: refused, nothing changed.
+        w.run(&["tenant", "adopt", &slug("again"), "--database", db.as_str(), "--server", server, "--template", "basic", "--version", "1.2.0"]).fails_with(3);
+        w.run(&["tenant", "adopt", &slug("nodb"), "--database", "no_such_db", "--server", server, "--template", "basic", "--version", "1.2.0"]).fails_with(4);
+        w.run(&["tenant", "delete", &s, "--yes"]).ok();
+    }
+}
+
+#[tokio::test]
+async fn users_applications_and_resolving_a_domain() {
+    let w = fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    let (a, b) = (slug("ua"), slug("ub"));
+    w.run(&["tenant", "create", &a, "--template", "basic", "--server", "pg"]).ok();
+    w.run(&["tenant", "create", &b, "--template", "basic", "--server", "local"]).ok();
+    w.run(&["tenant", "user", "add", &a, "Chair@Example.org", "--role", "owner", "--name", "The Chair"]).ok();
+    w.run(&["tenant", "user", "add", &a, "chair@example.org"]).fails_with(3);
+    for bad in ["not-an-email", "a@b", "x y@example.org"] {
+        w.run(&["tenant", "user", "add", &a, bad]).fails_with(2);
+    }
+    w.run(&["tenant", "user", "add", &a, "x@example.org", "--role", "god"]).fails_with(2);
+    let users = w.run(&["--json", "tenant", "user", "list", &a]).ok().json();
+    assert_eq!(users[0]["email"], "chair@example.org");
+    assert!(!users.to_string().contains("argon2"), "no hash leaves the landlord");
+
+    let domain = format!("{a}.example.org");
+    w.run(&["tenant", "app", "add", &a, &domain]).ok();
+    w.run(&["tenant", "app", "add", &b, &domain]).fails_with(3);
+    for bad in ["UPPER.example.org", "no_underscore.example.org", "nodot", "-x.example.org", "a..b.org"] {
+        w.run(&["tenant", "app", "add", &a, bad]).fails_with(2);
+    }
+    let r = w.run(&["--json", "tenant", "resolve", "--domain", &domain]).ok().json();
+    assert_eq!(r["slug"], a.as_str());
+    for key in ["host", "port", "database", "username", "password"] {
+        assert!(r["credentials"].get(key).is_some(), "{key}");
+    }
+    assert!(r["credentials"]["username"].as_str().unwrap().starts_with("t_"));
+    w.run(&["tenant", "resolve", "--domain", "nobody.example.org"]).fails_with(4);
+    let by_slug = w.run(&["--json", "tenant", "resolve", "--slug", &b]).ok().json();
+    assert!(by_slug["credentials"]["database"].as_str().unwrap().ends_with(".db"));
+    drop_tenant_dbs(&w).await;
+}

@@ -20,7 +20,9 @@ pub mod time;
 
 pub use error::StoreError;
 pub use servers::{NewServer, ServerRecord};
-pub use tenants::{Activation, HistoryRecord, NewTenant, TenantDatabaseRecord, TenantFilter, TenantRecord};
+pub use tenants::{
+    Activation, ApplicationRecord, HistoryRecord, NewTenant, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,
+};
 pub use templates::{
     MigrationRecord, ModuleRecord, NewMigration, NewModule, NewSnapshot, NewVersion, SnapshotRecord, TemplateImport,
     TemplateRecord, VersionRecord,

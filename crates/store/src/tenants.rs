@@ -52,6 +52,9 @@ pub struct NewTenant {
 #[derive(Debug, Clone)]
 pub struct Activation {
     pub tenant_id: String,
+    /// The history entry: `initial_template_application`/`template`, or `adopted`/`system`.
+    pub migration_name: String,
+    pub migration_type: String,
     pub initial_schema: String,
     pub username: Option<String>,
     pub password_secret: Option<String>,
@@ -241,9 +244,11 @@ impl Landlord {
         sqlx::query(&self.sql(
             "INSERT INTO tenant_migrations_history (tenant_id, migration_name, migration_type, applied_at, applied_by, \
              status, checksum, execution_time_ms, rollback_snapshot, affected_tables, notes) \
-             VALUES (?, 'initial_template_application', 'template', ?, ?, 'applied', ?, ?, '[]', ?, ?)",
+             VALUES (?, ?, ?, ?, ?, 'applied', ?, ?, '[]', ?, ?)",
         ))
         .bind(&a.tenant_id)
+        .bind(&a.migration_name)
+        .bind(&a.migration_type)
         .bind(&now)
         .bind(&a.applied_by)
         .bind(&a.checksum)
@@ -398,5 +403,113 @@ impl Landlord {
             )
             .await?;
         rows.iter().map(|r| Ok((get(r, "server_id")?, get(r, "n")?))).collect()
+    }
+}
+
+/// A `tenant_users` row (the password hash never leaves the store).
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantUserRecord {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub has_password: bool,
+    pub created_at: String,
+}
+
+/// A `tenant_applications` row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplicationRecord {
+    pub name: String,
+    pub domain: String,
+    pub created_at: String,
+}
+
+impl Landlord {
+    /// The server and database of a tenant database row, to refuse adopting one twice.
+    pub async fn database_owner(&self, server_id: i64, database: &str) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT tenant_slug FROM tenant_databases d JOIN tenants t ON t.id = d.tenant_id \
+                 WHERE d.server_id = ? AND d.database_name = ? AND t.deleted_at IS NULL",
+                vec![server_id.into(), database.into()],
+            )
+            .await?;
+        rows.first().map(|r| text(r, "tenant_slug")).transpose()
+    }
+
+    pub async fn add_tenant_user(&self, tenant_id: &str, email: &str, name: Option<&str>, role: &str, password_hash: Option<&str>) -> Result<(), StoreError> {
+        let now = crate::time::now();
+        let r = sqlx::query(&self.sql(
+            "INSERT INTO tenant_users (tenant_id, email, name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(tenant_id)
+        .bind(email)
+        .bind(name.map(str::to_string))
+        .bind(role)
+        .bind(password_hash.map(str::to_string))
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict { what: "tenant user", key: email.to_string() }),
+            Err(e) => Err(StoreError::query("INSERT INTO tenant_users")(e)),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    pub async fn tenant_users(&self, tenant_id: &str) -> Result<Vec<TenantUserRecord>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT email, name, role, password_hash, created_at FROM tenant_users WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY email",
+                vec![tenant_id.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TenantUserRecord {
+                    email: text(r, "email")?,
+                    name: opt_text(r, "name")?,
+                    role: text(r, "role")?,
+                    has_password: opt_text(r, "password_hash")?.is_some(),
+                    created_at: text(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_application(&self, tenant_id: &str, name: &str, domain: &str) -> Result<(), StoreError> {
+        let r = sqlx::query(&self.sql("INSERT INTO tenant_applications (tenant_id, name, domain, created_at) VALUES (?, ?, ?, ?)"))
+            .bind(tenant_id)
+            .bind(name)
+            .bind(domain)
+            .bind(crate::time::now())
+            .execute(&self.pool)
+            .await;
+        match r {
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::Conflict { what: "domain", key: domain.to_string() }),
+            Err(e) => Err(StoreError::query("INSERT INTO tenant_applications")(e)),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    pub async fn applications(&self, tenant_id: &str) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let rows = self
+            .fetch_all("SELECT name, domain, created_at FROM tenant_applications WHERE tenant_id = ? ORDER BY domain", vec![tenant_id.into()])
+            .await?;
+        rows.iter()
+            .map(|r| Ok(ApplicationRecord { name: text(r, "name")?, domain: text(r, "domain")?, created_at: text(r, "created_at")? }))
+            .collect()
+    }
+
+    /// The slug of the tenant serving `domain`.
+    pub async fn slug_for_domain(&self, domain: &str) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT t.slug FROM tenant_applications a JOIN tenants t ON t.id = a.tenant_id WHERE a.domain = ? AND t.deleted_at IS NULL",
+                vec![domain.into()],
+            )
+            .await?;
+        rows.first().map(|r| text(r, "slug")).transpose()
     }
 }

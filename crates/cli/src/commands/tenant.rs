@@ -1,6 +1,6 @@
-use crate::cli::TenantCommand;
+use crate::cli::{TenantAppCommand, TenantCommand, TenantUserCommand};
 use crate::output;
-use tenantry_engine::tenants::CreateTenant;
+use tenantry_engine::tenants::{AdoptTenant, CreateTenant};
 use tenantry_engine::{Engine, EngineError};
 use tenantry_store::{TenantFilter, TenantRecord};
 
@@ -97,6 +97,55 @@ pub async fn run(engine: &Engine, cmd: TenantCommand, json: bool) -> anyhow::Res
                 return output::json(&t);
             }
             println!("tenant `{slug}` is active again");
+        }
+        TenantCommand::Adopt { slug, database, server, template, version, name } => {
+            let t = engine.adopt_tenant(AdoptTenant { slug, database, server, template, version, name, actor: actor() }).await?;
+            if json {
+                return output::json(&t);
+            }
+            println!("tenant `{}` adopted: database `{}` on `{}`, modules {}", t.slug, t.database.as_deref().unwrap_or(""), t.server.as_deref().unwrap_or(""), t.modules.join(", "));
+        }
+        TenantCommand::User(TenantUserCommand::Add { slug, email, role, name, password_stdin }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            engine.add_tenant_user(&slug, &email, name.as_deref(), &role, password.as_deref()).await?;
+            if json {
+                return output::json(&serde_json::json!({ "slug": slug, "email": email, "role": role }));
+            }
+            println!("added {email} to `{slug}` as {role}");
+        }
+        TenantCommand::User(TenantUserCommand::List { slug }) => {
+            let users = engine.tenant_users(&slug).await?;
+            if json {
+                return output::json(&users);
+            }
+            output::table(&["email", "name", "role", "password"], users.iter().map(|u| vec![u.email.clone(), u.name.clone().unwrap_or_default(), u.role.clone(), if u.has_password { "set".into() } else { "-".into() }]).collect());
+        }
+        TenantCommand::App(TenantAppCommand::Add { slug, domain, name }) => {
+            engine.add_application(&slug, &domain, name.as_deref()).await?;
+            if json {
+                return output::json(&serde_json::json!({ "slug": slug, "domain": domain }));
+            }
+            println!("`{domain}` now resolves to tenant `{slug}`");
+        }
+        TenantCommand::App(TenantAppCommand::List { slug }) => {
+            let apps = engine.applications(&slug).await?;
+            if json {
+                return output::json(&apps);
+            }
+            output::table(&["domain", "name", "created"], apps.iter().map(|a| vec![a.domain.clone(), a.name.clone(), a.created_at.clone()]).collect());
+        }
+        TenantCommand::Resolve { slug, domain } => {
+            let r = engine.resolve(slug.as_deref(), domain.as_deref()).await?;
+            if json {
+                return output::json(&r);
+            }
+            println!("tenant `{}` ({}): database `{}`", r.slug, r.status, r.credentials.database);
         }
         TenantCommand::Delete { slug, yes, keep_database } => {
             if !yes {

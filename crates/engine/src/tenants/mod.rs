@@ -1,10 +1,14 @@
 //! Tenants: provisioning (all or nothing), lifecycle, credentials, placement.
 
+mod adopt;
 mod lifecycle;
 mod meta;
+mod people;
 mod provision;
 
+pub use adopt::AdoptTenant;
 pub use lifecycle::{Credentials, TenantDetail};
+pub use people::{Resolved, TENANT_ROLES};
 pub use meta::{META_TABLE, INFO_VIEW, OWN_OBJECTS};
 pub use provision::{BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};
 

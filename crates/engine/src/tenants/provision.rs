@@ -101,7 +101,7 @@ struct Built {
     activation: Activation,
 }
 
-fn display_name(name: Option<&str>, slug: &Slug) -> Result<String, EngineError> {
+pub(crate) fn display_name(name: Option<&str>, slug: &Slug) -> Result<String, EngineError> {
     let name = name.unwrap_or(slug.as_str()).trim();
     if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
         return Err(EngineError::Invalid("--name must be 1 to 255 characters without control characters".into()));
@@ -114,7 +114,7 @@ fn hostname() -> String {
 }
 
 /// `pid 123 on host since 2026-…`: who holds a `provisioning` tenant.
-fn owner_tag() -> String {
+pub(crate) fn owner_tag() -> String {
     format!("provisioning by pid {} on {} since {}", std::process::id(), hostname(), tenantry_store::time::now())
 }
 
@@ -138,7 +138,7 @@ fn time_now() -> ::time::OffsetDateTime {
 }
 
 /// A password of 32 letters and digits.
-fn new_password() -> Result<Password, EngineError> {
+pub(crate) fn new_password() -> Result<Password, EngineError> {
     use rand::distributions::{Alphanumeric, DistString};
     Ok(Password::new(&Alphanumeric.sample_string(&mut rand::thread_rng(), 32))?)
 }
@@ -261,6 +261,8 @@ impl Engine {
         Ok(Built {
             activation: Activation {
                 tenant_id: tenant.id.clone(),
+                migration_name: "initial_template_application".into(),
+                migration_type: "template".into(),
                 checksum: tenantry_domain::template::checksum_text(&initial_schema),
                 affected_tables: actual.tables.keys().cloned().collect(),
                 initial_schema,

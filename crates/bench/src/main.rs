@@ -44,6 +44,9 @@ fn ms(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if let Ok(filter) = std::env::var("TENANTRY_LOG") {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     match args.what {
         What::Provision { tenants, dialects } => provision(tenants, dialects).await,
     }

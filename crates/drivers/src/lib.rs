@@ -84,9 +84,21 @@ pub trait TenantDriver: Send + Sync {
 
     /// Whether the engine has logins (SQLite has none: access is the file).
     fn has_logins(&self) -> bool;
-    /// Creates (or recreates) `login`, able to read and write data in `db` and to reach
-    /// no other database. No DDL: schema changes go through tenantry.
-    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError>;
+    /// Creates (or recreates) the server-level login, with no privileges yet.
+    async fn create_login_role(&self, login: &LoginName, password: &Password) -> Result<(), DriverError>;
+    /// The SQL, run inside `db` (in its build session), that lets `login` read and
+    /// write data in `db` and reach no other database. No DDL: schema changes go
+    /// through tenantry. Empty where the engine has no logins.
+    fn login_grants(&self, db: &DatabaseName, login: &LoginName) -> String;
+    /// Both of the above.
+    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError> {
+        self.create_login_role(login, password).await?;
+        let grants = self.login_grants(db, login);
+        if !grants.is_empty() {
+            self.execute_script(db, &grants).await?;
+        }
+        Ok(())
+    }
     /// Drops `login` (its grants in `db` first, when `db` still exists).
     async fn drop_login(&self, db: &DatabaseName, login: &LoginName) -> Result<(), DriverError>;
     /// Locks or unlocks `login`; locking also ends its open sessions.

@@ -152,21 +152,21 @@ impl TenantDriver for MysqlDriver {
         true
     }
 
-    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError> {
+    async fn create_login_role(&self, login: &LoginName, password: &Password) -> Result<(), DriverError> {
         // Validated login and password: letters, digits and `_` only, safe to inline.
         let user = format!("'{}'@'%'", login.as_str());
-        let script = [
-            format!("DROP USER IF EXISTS {user}"),
-            format!("CREATE USER {user} IDENTIFIED BY '{}'", password.expose()),
-            format!(
-                "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES, SHOW VIEW ON {}.* TO {user}",
-                D.quote(db.as_str())
-            ),
-        ];
-        for sql in script {
-            sqlx::raw_sql(&sql).execute(&self.pool).await.map_err(self.err(format!("creating login `{login}` for `{db}`")))?;
+        for sql in [format!("DROP USER IF EXISTS {user}"), format!("CREATE USER {user} IDENTIFIED BY '{}'", password.expose())] {
+            sqlx::raw_sql(&sql).execute(&self.pool).await.map_err(self.err(format!("creating login `{login}`")))?;
         }
         Ok(())
+    }
+
+    fn login_grants(&self, db: &DatabaseName, login: &LoginName) -> String {
+        format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE, CREATE TEMPORARY TABLES, LOCK TABLES, SHOW VIEW ON {}.* TO '{}'@'%';\n",
+            D.quote(db.as_str()),
+            login.as_str()
+        )
     }
 
     async fn drop_login(&self, _db: &DatabaseName, login: &LoginName) -> Result<(), DriverError> {

@@ -161,38 +161,38 @@ impl TenantDriver for PostgresDriver {
         true
     }
 
-    async fn create_login(&self, db: &DatabaseName, login: &LoginName, password: &Password) -> Result<(), DriverError> {
-        let (role, database) = (D.quote(login.as_str()), D.quote(db.as_str()));
-        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_roles WHERE rolname = $1")
-            .bind(login.as_str())
-            .fetch_optional(&self.admin)
-            .await
-            .map_err(self.err("looking up a login"))?;
-        let create = if exists.is_some() {
-            format!("ALTER ROLE {role} LOGIN PASSWORD '{}'", password.expose())
-        } else {
-            format!("CREATE ROLE {role} LOGIN PASSWORD '{}'", password.expose())
-        };
-        // PUBLIC may connect to every database by default: not to a tenant's.
-        for sql in [create, format!("REVOKE ALL ON DATABASE {database} FROM PUBLIC"), format!("GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}")] {
-            match sqlx::raw_sql(&sql).execute(&self.admin).await {
-                Ok(_) => {}
-                // Two creates racing on one role name.
-                Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("23505") => {}
-                Err(e) => return Err(self.err(format!("creating login `{login}` for `{db}`"))(e)),
-            }
-        }
-        let grants = format!(
-            "GRANT USAGE ON SCHEMA public TO {role};
-             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
-             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};
-             GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role};
-             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
-             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};
-             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO {role};"
+    async fn create_login_role(&self, login: &LoginName, password: &Password) -> Result<(), DriverError> {
+        let role = D.quote(login.as_str());
+        // One statement: create the role, or reset the password of a leftover one.
+        let sql = format!(
+            "DO $tenantry$ BEGIN \
+               IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN ALTER ROLE {role} LOGIN PASSWORD '{pw}'; \
+               ELSE CREATE ROLE {role} LOGIN PASSWORD '{pw}'; END IF; END $tenantry$",
+            name = login.as_str(),
+            pw = password.expose()
         );
-        self.execute_script(db, &grants).await?;
-        Ok(())
+        match sqlx::raw_sql(&sql).execute(&self.admin).await {
+            Ok(_) => Ok(()),
+            // Two creates racing on one role name.
+            Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("23505") => Ok(()),
+            Err(e) => Err(self.err(format!("creating login `{login}`"))(e)),
+        }
+    }
+
+    fn login_grants(&self, db: &DatabaseName, login: &LoginName) -> String {
+        let (role, database) = (D.quote(login.as_str()), D.quote(db.as_str()));
+        // PUBLIC may connect to every database by default: not to a tenant's.
+        format!(
+            "REVOKE ALL ON DATABASE {database} FROM PUBLIC;\n\
+             GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role};\n\
+             GRANT USAGE ON SCHEMA public TO {role};\n\
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};\n\
+             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role};\n\
+             GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role};\n\
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};\n\
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};\n\
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO {role};\n"
+        )
     }
 
     async fn drop_login(&self, db: &DatabaseName, login: &LoginName) -> Result<(), DriverError> {

@@ -89,14 +89,7 @@ impl TenantDriver for SqliteDriver {
             }
             Err(e) => return Err(self.io("creating the database file", &path)(e)),
         }
-        // An empty file is a valid empty database; opening it once writes the header.
-        let mut conn = self.session(db).await?;
-        sqlx::Executor::execute(&mut conn, sqlx::raw_sql("PRAGMA user_version = 0")).await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("initialising `{db}`"),
-            source,
-        })?;
-        let _ = conn.close().await;
+        // A 0-byte file is a valid empty database: nothing more to write (and sync).
         Ok(())
     }
 
@@ -179,8 +172,12 @@ impl TenantDriver for SqliteDriver {
         false
     }
 
-    async fn create_login(&self, _db: &DatabaseName, _login: &LoginName, _password: &Password) -> Result<(), DriverError> {
+    async fn create_login_role(&self, _login: &LoginName, _password: &Password) -> Result<(), DriverError> {
         Ok(())
+    }
+
+    fn login_grants(&self, _db: &DatabaseName, _login: &LoginName) -> String {
+        String::new()
     }
 
     async fn drop_login(&self, _db: &DatabaseName, _login: &LoginName) -> Result<(), DriverError> {

@@ -36,6 +36,8 @@ pub struct Engine {
     /// (version id, checksum, dialect, modules): immutable content, so never stale.
     bundles: std::sync::Mutex<HashMap<String, Arc<tenantry_domain::template::TemplateBundle>>>,
     snapshots: std::sync::Mutex<HashMap<String, Arc<(tenantry_schema::Schema, serde_json::Value)>>>,
+    /// (server, version checksum, modules) whose replay was proven to give the snapshot.
+    verified: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Engine {
@@ -50,6 +52,7 @@ impl Engine {
             drivers: Mutex::new(HashMap::new()),
             bundles: Default::default(),
             snapshots: Default::default(),
+            verified: Default::default(),
         };
         // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
         // A server being down must not keep every command from starting.

@@ -145,6 +145,7 @@ pub(crate) fn new_password() -> Result<Password, EngineError> {
 
 impl Engine {
     pub async fn create_tenant(&self, req: CreateTenant) -> Result<TenantRecord, EngineError> {
+        let clock = Instant::now();
         let slug = Slug::new(&req.slug)?;
         let name = display_name(req.name.as_deref(), &slug)?;
         let t = self.template_record(&req.template).await?;
@@ -154,6 +155,7 @@ impl Engine {
         let server = self.place(&bundle.manifest.dialects, req.server.as_deref()).await?;
         let driver = self.driver(&server).await?;
         let db = slug.default_database();
+        let prepared_at = clock.elapsed();
 
         let tenant = self
             .landlord
@@ -173,15 +175,25 @@ impl Engine {
                 other => other.into(),
             })?;
 
+        let claimed_at = clock.elapsed();
         let mut created = false;
         let login = LoginName::for_slug(&slug);
         let result = self
             .build_tenant(&tenant, &t, &v, &bundle, &modules, &server, &driver, &db, &login, &mut created, &req.actor, req.method)
             .await;
+        let built_at = clock.elapsed();
         let outcome = match result {
             Ok(built) => self.landlord.activate_tenant(&built.activation).await.map_err(EngineError::from),
             Err(e) => Err(e),
         };
+        tracing::debug!(
+            tenant = %slug,
+            lookups_ms = prepared_at.as_secs_f64() * 1e3,
+            claim_ms = (claimed_at - prepared_at).as_secs_f64() * 1e3,
+            build_ms = (built_at - claimed_at).as_secs_f64() * 1e3,
+            activate_ms = (clock.elapsed() - built_at).as_secs_f64() * 1e3,
+            "provisioned"
+        );
         if let Err(e) = outcome {
             self.undo_provisioning(&tenant, &driver, &db, &login, created, &e.to_string()).await;
             return Err(e);
@@ -219,6 +231,15 @@ impl Engine {
         if method == BuildMethod::Clone && !driver.can_clone() {
             return Err(EngineError::Invalid(format!("{dialect} has no safe database copy; use --method replay or auto")));
         }
+        // The login first (server level), its grants inside the build session below.
+        let (username, password_secret) = if driver.has_logins() {
+            let password = new_password()?;
+            driver.create_login_role(login, &password).await?;
+            (Some(login.to_string()), Some(self.key.encrypt(password.expose())?))
+        } else {
+            (None, None)
+        };
+        let grants = driver.login_grants(db, login);
         let now = tenantry_store::time::now();
         let modules_text = modules.join(",");
         let own = [("tenant_id", tenant.id.as_str()), ("slug", tenant.slug.as_str()), ("last_sync", now.as_str())];
@@ -228,7 +249,7 @@ impl Engine {
             let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &shared).await?;
             if driver.clone_database(&prepared, db).await? {
                 *created = true;
-                driver.execute_script(db, &meta::update_script(&own)?).await?;
+                driver.execute_batch(db, &[&meta::update_script(&own)?, &grants]).await?;
                 how = "cloned";
             }
         }
@@ -236,35 +257,49 @@ impl Engine {
             driver.create_database(db).await?;
             *created = true;
             let values: Vec<(&str, &str)> = own.iter().chain(shared.iter()).copied().collect();
-            replay(driver, db, bundle, modules, &target, &tenant.slug, t, v, &meta::create_script(&values)?).await?;
+            let tail = format!("{}{grants}", meta::create_script(&values)?);
+            replay(driver, db, bundle, modules, &target, &tenant.slug, t, v, &tail).await?;
         }
 
-        // Verify: the tenant's schema is exactly the template's.
-        let actual = driver.introspect(db).await?.without(meta::OWN_OBJECTS);
-        let diffs = diff_schemas(&expected, &actual);
-        if !diffs.is_empty() {
-            let lines: Vec<String> = diffs.iter().take(20).map(|d| format!("  - {d}")).collect();
-            return Err(EngineError::Integrity(format!(
-                "tenant `{}`: the built database differs from template `{}` {} ({}):\n{}",
-                tenant.slug, t.name, v.version, modules_key(modules), lines.join("\n")
-            )));
+        let sql_done = started.elapsed();
+        // Verify that this server builds this plan into the snapshot: once per
+        // (server, version content, modules) and process. A clone copies a prepared
+        // database that was verified when it was built.
+        let proof = format!("{}\0{}\0{}", server.name, v.checksum, modules_key(modules));
+        let proven = self.verified.lock().map(|p| p.contains(&proof)).unwrap_or(false);
+        if how == "replayed" && !proven {
+            let actual = driver.introspect(db).await?.without(meta::OWN_OBJECTS);
+            let diffs = diff_schemas(&expected, &actual);
+            if !diffs.is_empty() {
+                let lines: Vec<String> = diffs.iter().take(20).map(|d| format!("  - {d}")).collect();
+                return Err(EngineError::Integrity(format!(
+                    "tenant `{}`: the built database differs from template `{}` {} ({}):\n{}",
+                    tenant.slug, t.name, v.version, modules_key(modules), lines.join("\n")
+                )));
+            }
+            if let Ok(mut p) = self.verified.lock() {
+                p.insert(proof);
+            }
         }
-
-        let (username, password_secret) = if driver.has_logins() {
-            let password = new_password()?;
-            driver.create_login(db, login, &password).await?;
-            (Some(login.to_string()), Some(self.key.encrypt(password.expose())?))
-        } else {
-            (None, None)
-        };
-        let initial_schema = actual.to_json();
+        let verified = started.elapsed();
+        tracing::debug!(
+            tenant = %tenant.slug,
+            how,
+            sql_ms = sql_done.as_secs_f64() * 1e3,
+            verify_ms = (verified - sql_done).as_secs_f64() * 1e3,
+            verified = how == "replayed" && !proven,
+            rest_ms = (started.elapsed() - verified).as_secs_f64() * 1e3,
+            "built"
+        );
+        // The initial schema is the snapshot the build was proven to produce.
+        let initial_schema = expected.to_json();
         Ok(Built {
             activation: Activation {
                 tenant_id: tenant.id.clone(),
                 migration_name: "initial_template_application".into(),
                 migration_type: "template".into(),
                 checksum: tenantry_domain::template::checksum_text(&initial_schema),
-                affected_tables: actual.tables.keys().cloned().collect(),
+                affected_tables: expected.tables.keys().cloned().collect(),
                 initial_schema,
                 username,
                 password_secret,
@@ -340,10 +375,12 @@ impl Engine {
         created: bool,
         reason: &str,
     ) {
+        // The login is created before the database (and is named after the claimed
+        // slug, so it is this run's).
+        if let Err(e) = driver.drop_login(db, login).await {
+            tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the login of a failed tenant");
+        }
         if created {
-            if let Err(e) = driver.drop_login(db, login).await {
-                tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the login of a failed tenant");
-            }
             if let Err(e) = driver.drop_database(db).await {
                 tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the database of a failed tenant");
             }

@@ -129,8 +129,32 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
                 }
             }
         }
+        // 5. tenantry with a warm pool of one, refilled (untimed) before each create.
+        let mut pooled_config = engine.config().clone();
+        pooled_config.pools = vec![tenantry_engine::PoolTarget {
+            template: "political_party".into(),
+            modules: vec!["elections".into(), "fundraising".into(), "events".into()],
+            server: Some(server.clone()),
+            size: 1,
+        }];
+        let pooled_engine = Engine::open(pooled_config).await?;
+        let mut pool_times = Vec::new();
+        for i in 0..n {
+            pooled_engine.refill_pools().await?;
+            let slug = format!("bp{tag}-{i}");
+            let t0 = Instant::now();
+            pooled_engine.create_tenant(create(&slug, &server, BuildMethod::Auto)).await?;
+            pool_times.push(t0.elapsed());
+        }
+        let mut drained = pooled_engine.config().clone();
+        drained.pools[0].size = 0;
+        let cleaner = Engine::open(drained).await?;
+        cleaner.refill_pools().await?;
+        cleaner.close().await;
+        pooled_engine.close().await;
         let row = serde_json::json!({
             "dialect": d.as_str(),
+            "tenantry_pooled_ms": ms(median(pool_times.clone())),
             "tenants": n,
             "tables": 20,
             "client_per_tenant_ms": ms(median(client_times.clone())),
@@ -157,17 +181,18 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
             }
         }
     }
-    println!("\n{:<9} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}", "engine", "client ms", "session ms", "replay ms", "clone ms", "replay/client", "replay/session", "clone speedup");
+    println!("\n{:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}", "engine", "client ms", "session ms", "replay ms", "clone ms", "pooled ms", "replay/client", "replay/session", "clone speedup");
     for r in &results {
         let f = |k: &str| r[k].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
         let x = |k: &str| r[k].as_f64().map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
         println!(
-            "{:<9} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}",
+            "{:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}",
             r["dialect"].as_str().unwrap_or(""),
             f("client_per_tenant_ms"),
             f("held_session_ms"),
             f("tenantry_replay_ms"),
             f("tenantry_clone_ms"),
+            f("tenantry_pooled_ms"),
             x("replay_vs_client"),
             x("replay_vs_session"),
             x("clone_speedup_vs_replay")

@@ -36,6 +36,9 @@ pub enum Command {
     /// Tenants: create, inspect, suspend, delete
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Warm pools of ready databases ([[pool]] in tenantry.toml)
+    #[command(subcommand)]
+    Pool(PoolCommand),
     /// A tenant's migration history
     History {
         slug: String,
@@ -215,4 +218,12 @@ pub enum TenantAppCommand {
     },
     /// List a tenant's applications
     List { slug: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// Build what the pools lack and drop what is stale
+    Fill,
+    /// Ready databases per pool
+    Status,
 }

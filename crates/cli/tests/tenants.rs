@@ -449,3 +449,97 @@ async fn users_applications_and_resolving_a_domain() {
     assert!(by_slug["credentials"]["database"].as_str().unwrap().ends_with(".db"));
     drop_tenant_dbs(&w).await;
 }
+
+#[tokio::test]
+async fn the_warm_pool_hands_out_verified_databases_and_follows_the_version() {
+    sqlx::any::install_default_drivers();
+    let w = fleet();
+    let src = w.file("pooled-basic");
+    std::fs::create_dir_all(&src).unwrap();
+    for f in tenantry_engine::templates::load::read_dir(&bundled("basic")).unwrap() {
+        let p = src.join(&f.0);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, f.1).unwrap();
+    }
+    w.run(&["template", "import", src.to_str().unwrap()]).ok();
+    let mut cfg = std::fs::read_to_string(w.file("tenantry.toml")).unwrap();
+    cfg.push_str("\n[[pool]]\ntemplate = \"basic\"\nmodules = [\"notes\"]\nsize = 2\n");
+    std::fs::write(w.file("tenantry.toml"), cfg).unwrap();
+    let filled = w.run(&["--json", "pool", "fill"]).ok().json();
+    assert_eq!(filled["built"], 6, "{filled}");
+
+    for (server, _) in SERVERS {
+        let s = slug(&format!("pl{}", &server[..1]));
+        let t = w.run(&["--json", "tenant", "create", &s, "--template", "basic", "--modules", "notes", "--server", server]).ok().json();
+        assert_eq!(t["status"], "active");
+        let h = w.run(&["--json", "history", &s]).ok().json();
+        assert!(h[0]["notes"].as_str().unwrap().ends_with("(pooled)"), "{server}: {h}");
+        let snap = w.run(&["--json", "template", "snapshot", "basic", "--dialect", SERVERS.iter().find(|x| x.0 == server).unwrap().1.as_str()]).ok().json();
+        let live: Schema = serde_json::from_value(w.run(&["--json", "tenant", "schema", &s]).ok().json()).unwrap();
+        let all: Schema = serde_json::from_value(snap["schema"].clone()).unwrap();
+        assert_eq!(live.tables.keys().collect::<Vec<_>>(), all.tables.keys().collect::<Vec<_>>(), "{server}");
+        // It knows who it is, and its login works.
+        let c = w.run(&["--json", "tenant", "credentials", &s]).ok().json();
+        let url = match server {
+            "local" => format!("sqlite://{}", c["database"].as_str().unwrap()),
+            "pg" => format!("postgres://{}:{}@{}:{}/{}", c["username"].as_str().unwrap(), c["password"].as_str().unwrap(), c["host"].as_str().unwrap(), c["port"], c["database"].as_str().unwrap()),
+            _ => format!("mysql://{}:{}@{}:{}/{}", c["username"].as_str().unwrap(), c["password"].as_str().unwrap(), c["host"].as_str().unwrap(), c["port"], c["database"].as_str().unwrap()),
+        };
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap_or_else(|e| panic!("{server}: {e}"));
+        let me: (Option<String>,) = sqlx::query_as("SELECT slug FROM tenant_info").fetch_one(&mut conn).await.unwrap();
+        assert_eq!(me.0.as_deref(), Some(s.as_str()), "{server}");
+        sqlx::query("INSERT INTO notes (person_id, body) SELECT id, 'hi' FROM people WHERE 1 = 0").execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    }
+    // The CLI refilled after each claim.
+    let status = w.run(&["--json", "pool", "status"]).ok().json();
+    assert!(status.as_array().unwrap().iter().all(|p| p["ready"] == 2), "{status}");
+
+    // A tampered pooled database is refused at claim time; the create still succeeds.
+    let target = Target::new(Dialect::Postgres).await;
+    let pooled = target.driver.list_databases(tenantry_engine::tenants::POOL_PREFIX).await.unwrap();
+    let landlord = tenantry_store::Landlord::open(&format!("sqlite://{}", w.file("data/landlord.db").display())).await.unwrap();
+    let entries = landlord.pool_entries(None).await.unwrap();
+    landlord.close().await;
+    for e in entries.iter().filter(|e| pooled.contains(&e.database_name)) {
+        target.driver.execute_script(&DatabaseName::new(&e.database_name).unwrap(), "DROP TABLE notes;").await.unwrap();
+    }
+    let s = slug("tamper");
+    w.run(&["tenant", "create", &s, "--template", "basic", "--modules", "notes", "--server", "pg"]).ok();
+    let h = w.run(&["--json", "history", &s]).ok().json();
+    assert!(!h[0]["notes"].as_str().unwrap().ends_with("(pooled)"), "a tampered pooled database must not be used: {h}");
+    assert!(w.run(&["--json", "tenant", "schema", &s]).ok().stdout.contains("\"notes\""));
+
+    // A new version invalidates the pool: refill drops the old entries, builds new ones.
+    let m = std::fs::read_to_string(src.join("template.toml")).unwrap().replace("version = \"1.2.0\"", "version = \"1.3.0\"");
+    std::fs::write(src.join("template.toml"), m).unwrap();
+    let mig = src.join("migrations/0004_noop");
+    std::fs::create_dir_all(&mig).unwrap();
+    std::fs::write(mig.join("migration.toml"), "version = \"1.3.0\"\n").unwrap();
+    std::fs::write(mig.join("up.sql"), "CREATE INDEX idx_people_name ON people (display_name);\n").unwrap();
+    std::fs::write(mig.join("down.sql"), "DROP INDEX idx_people_name;\n").unwrap();
+    std::fs::write(mig.join("down.mysql.sql"), "DROP INDEX idx_people_name ON people;\n").unwrap();
+    for d in ["mysql", "postgres", "sqlite"] {
+        let p = src.join(format!("modules/core/schema.{d}.sql"));
+        let text = std::fs::read_to_string(&p).unwrap() + "CREATE INDEX idx_people_name ON people (display_name);\n";
+        std::fs::write(p, text).unwrap();
+    }
+    w.run(&["template", "import", src.to_str().unwrap()]).ok();
+    let refill = w.run(&["--json", "pool", "fill"]).ok().json();
+    assert!(refill["dropped"].as_u64().unwrap() >= 5, "{refill}");
+    assert!(refill["entries"].as_array().unwrap().iter().all(|e| e["version"] == "1.3.0" && e["ready"] == 2), "{refill}");
+    drop_tenant_dbs(&w).await;
+    // Leave no pooled databases behind on the shared servers.
+    let mut cfg = std::fs::read_to_string(w.file("tenantry.toml")).unwrap();
+    cfg = cfg.replace("size = 2", "size = 0");
+    std::fs::write(w.file("tenantry.toml"), cfg).unwrap();
+    let landlord = tenantry_store::Landlord::open(&format!("sqlite://{}", w.file("data/landlord.db").display())).await.unwrap();
+    for e in landlord.pool_entries(None).await.unwrap() {
+        landlord.remove_pool_entry(e.id).await.unwrap();
+        for d in [Dialect::Mysql, Dialect::Postgres] {
+            let _ = Target::new(d).await.driver.drop_database(&DatabaseName::new(&e.database_name).unwrap()).await;
+        }
+    }
+    landlord.close().await;
+}

@@ -18,6 +18,21 @@ pub struct Config {
     pub master_key: Option<String>,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// Warm pools to keep filled.
+    pub pools: Vec<PoolTarget>,
+}
+
+/// `[[pool]]` in tenantry.toml: keep `size` ready databases of a template's newest
+/// version with these optional modules, on one server or on each that fits.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolTarget {
+    pub template: String,
+    #[serde(default)]
+    pub modules: Vec<String>,
+    #[serde(default)]
+    pub server: Option<String>,
+    pub size: usize,
 }
 
 /// What the file may say. Unknown keys are an error, so a typo is not ignored.
@@ -27,6 +42,8 @@ struct FileConfig {
     landlord: Option<String>,
     data_dir: Option<String>,
     master_key_file: Option<String>,
+    #[serde(default)]
+    pool: Vec<PoolTarget>,
 }
 
 /// Values given on the command line (they win over everything).
@@ -72,7 +89,7 @@ impl Config {
             .map(PathBuf::from)
             .or_else(|| file_cfg.master_key_file.as_deref().map(|f| base.join(f.trim_start_matches("./"))))
             .unwrap_or_else(|| data_dir.join("master.key"));
-        Ok(Config { landlord, data_dir, master_key_file, master_key: env("TENANTRY_MASTER_KEY"), file })
+        Ok(Config { landlord, data_dir, master_key_file, master_key: env("TENANTRY_MASTER_KEY"), file, pools: file_cfg.pool })
     }
 
     /// The directory of the default SQLite server.
@@ -112,6 +129,15 @@ data_dir = "./data"
 # safe and back it up: without it stored credentials cannot be read.
 # TENANTRY_MASTER_KEY (base64 of 32 bytes) overrides the file.
 master_key_file = "./data/master.key"
+
+# Warm pools: databases built ahead of signups, so `tenant create` claims one in
+# milliseconds instead of running DDL. Refilled by `tenantry pool fill` and after
+# every `tenant create`. One block per template (newest version) and module set:
+#   [[pool]]
+#   template = "political_party"
+#   modules = ["elections"]
+#   server = "pg"        # optional: every server of a supported dialect
+#   size = 5
 "#
     .to_string()
 }

@@ -13,7 +13,7 @@ mod servers;
 pub mod templates;
 pub mod tenants;
 
-pub use config::{Config, ConfigOverrides};
+pub use config::{Config, ConfigOverrides, PoolTarget};
 pub use error::EngineError;
 pub use init::{init, InitReport};
 pub use servers::AddServer;

@@ -21,7 +21,7 @@ pub mod time;
 pub use error::StoreError;
 pub use servers::{NewServer, ServerRecord};
 pub use tenants::{
-    Activation, ApplicationRecord, HistoryRecord, NewTenant, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,
+    Activation, ApplicationRecord, HistoryRecord, NewTenant, PoolEntry, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,
 };
 pub use templates::{
     MigrationRecord, ModuleRecord, NewMigration, NewModule, NewSnapshot, NewVersion, SnapshotRecord, TemplateImport,

@@ -52,6 +52,8 @@ pub struct NewTenant {
 #[derive(Debug, Clone)]
 pub struct Activation {
     pub tenant_id: String,
+    /// Set when the database is not the one claimed (a pooled database mapped to the tenant).
+    pub database_name: Option<String>,
     /// The history entry: `initial_template_application`/`template`, or `adopted`/`system`.
     pub migration_name: String,
     pub migration_type: String,
@@ -210,6 +212,13 @@ impl Landlord {
         let Some((slug, server_id, database, template_id, version)) = row else {
             return Err(StoreError::NotFound { what: "tenant being provisioned", key: a.tenant_id.clone() });
         };
+        let database = a.database_name.clone().unwrap_or(database);
+        sqlx::query(&self.sql("UPDATE tenants SET database_name = ? WHERE id = ?"))
+            .bind(&database)
+            .bind(&a.tenant_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err("activate: database name"))?;
         sqlx::query(&self.sql(
             "UPDATE tenants SET status = 'active', status_detail = NULL, initial_schema = ?, last_schema_sync = ?, \
              schema_drift_level = 'none', updated_at = ? WHERE id = ?",
@@ -511,5 +520,84 @@ impl Landlord {
             )
             .await?;
         rows.first().map(|r| text(r, "slug")).transpose()
+    }
+}
+
+/// A database waiting in the warm pool.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolEntry {
+    #[serde(skip)]
+    pub id: i64,
+    pub server_id: i64,
+    pub template_id: i64,
+    pub template_version: String,
+    pub version_checksum: String,
+    pub modules: String,
+    pub database_name: String,
+    pub created_at: String,
+}
+
+fn pool_entry(r: &AnyRow) -> Result<PoolEntry, StoreError> {
+    Ok(PoolEntry {
+        id: get(r, "id")?,
+        server_id: get(r, "server_id")?,
+        template_id: get(r, "template_id")?,
+        template_version: text(r, "template_version")?,
+        version_checksum: text(r, "version_checksum")?,
+        modules: text(r, "modules")?,
+        database_name: text(r, "database_name")?,
+        created_at: text(r, "created_at")?,
+    })
+}
+
+impl Landlord {
+    pub async fn add_pool_entry(&self, e: &PoolEntry) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO warm_pool (server_id, template_id, template_version, version_checksum, modules, database_name, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                e.server_id.into(),
+                e.template_id.into(),
+                e.template_version.clone().into(),
+                e.version_checksum.clone().into(),
+                e.modules.clone().into(),
+                e.database_name.clone().into(),
+                crate::time::now().into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Entries of a template on a server (all versions), oldest first.
+    pub async fn pool_entries(&self, template_id: Option<i64>) -> Result<Vec<PoolEntry>, StoreError> {
+        let rows = match template_id {
+            Some(t) => self.fetch_all("SELECT * FROM warm_pool WHERE template_id = ? ORDER BY id", vec![t.into()]).await?,
+            None => self.fetch_all("SELECT * FROM warm_pool ORDER BY id", vec![]).await?,
+        };
+        rows.iter().map(pool_entry).collect()
+    }
+
+    /// Takes one ready database for (server, version content, modules): exactly one
+    /// of any number of concurrent claimers gets each entry.
+    pub async fn claim_pool_entry(&self, server_id: i64, version_checksum: &str, modules: &str) -> Result<Option<PoolEntry>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT * FROM warm_pool WHERE server_id = ? AND version_checksum = ? AND modules = ? ORDER BY id LIMIT 8",
+                vec![server_id.into(), version_checksum.into(), modules.into()],
+            )
+            .await?;
+        for r in &rows {
+            let e = pool_entry(r)?;
+            if self.execute("DELETE FROM warm_pool WHERE id = ?", vec![e.id.into()]).await? == 1 {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Forgets an entry (its database is being dropped).
+    pub async fn remove_pool_entry(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self.execute("DELETE FROM warm_pool WHERE id = ?", vec![id.into()]).await? == 1)
     }
 }

@@ -30,17 +30,28 @@ pub async fn run(engine: &Engine, cmd: TenantCommand, json: bool) -> anyhow::Res
             let t = engine
                 .create_tenant(CreateTenant { slug, template, version, modules, server, name, method, actor: actor() })
                 .await?;
-            if json {
-                return output::json(&t);
+            let printed = if json {
+                output::json(&t)
+            } else {
+                println!(
+                    "tenant `{}` is active: {} {} on server `{}`, database `{}`",
+                    t.slug,
+                    t.template.as_deref().unwrap_or("?"),
+                    t.template_version.as_deref().unwrap_or("?"),
+                    t.server.as_deref().unwrap_or("?"),
+                    t.database.as_deref().unwrap_or("?")
+                );
+                Ok(())
+            };
+            // The answer is out; now put back what the pool gave, before exiting.
+            if !engine.config().pools.is_empty() {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                if let Err(e) = engine.refill_pools().await {
+                    eprintln!("warning: refilling the warm pool failed: {e}");
+                }
             }
-            println!(
-                "tenant `{}` is active: {} {} on server `{}`, database `{}`",
-                t.slug,
-                t.template.as_deref().unwrap_or("?"),
-                t.template_version.as_deref().unwrap_or("?"),
-                t.server.as_deref().unwrap_or("?"),
-                t.database.as_deref().unwrap_or("?")
-            );
+            return printed;
         }
         TenantCommand::List { template, status, drift } => {
             let list = engine.tenants(&TenantFilter { template, status, drift, include_deleted: false }).await?;

@@ -99,6 +99,7 @@ impl Engine {
             self.landlord
                 .activate_tenant(&Activation {
                     tenant_id: tenant.id.clone(),
+                    database_name: None,
                     migration_name: "adopted".into(),
                     migration_type: "system".into(),
                     checksum: tenantry_domain::template::checksum_text(&initial_schema),

@@ -4,11 +4,13 @@ mod adopt;
 mod lifecycle;
 mod meta;
 mod people;
+mod pool;
 mod provision;
 
 pub use adopt::AdoptTenant;
 pub use lifecycle::{Credentials, TenantDetail};
 pub use people::{Resolved, TENANT_ROLES};
+pub use pool::{PoolReport, PoolStatus, POOL_PREFIX};
 pub use meta::{META_TABLE, INFO_VIEW, OWN_OBJECTS};
 pub use provision::{BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};
 

@@ -68,7 +68,7 @@ pub const BUILDING_PREFIX: &str = "tenantry_tpb_";
 /// Runs a version's build plan (schema, seeds, downs) and then `extra` (the
 /// metadata) in `db`, in one session and, where the engine allows, one transaction.
 #[allow(clippy::too_many_arguments)]
-async fn replay(
+pub(crate) async fn replay(
     driver: &Arc<dyn TenantDriver>,
     db: &DatabaseName,
     bundle: &TemplateBundle,
@@ -176,7 +176,7 @@ impl Engine {
             })?;
 
         let claimed_at = clock.elapsed();
-        let mut created = false;
+        let mut created: Option<DatabaseName> = None;
         let login = LoginName::for_slug(&slug);
         let result = self
             .build_tenant(&tenant, &t, &v, &bundle, &modules, &server, &driver, &db, &login, &mut created, &req.actor, req.method)
@@ -195,7 +195,7 @@ impl Engine {
             "provisioned"
         );
         if let Err(e) = outcome {
-            self.undo_provisioning(&tenant, &driver, &db, &login, created, &e.to_string()).await;
+            self.undo_provisioning(&tenant, &driver, &db, &login, created.as_ref(), &e.to_string()).await;
             return Err(e);
         }
         self.tenant_record(slug.as_str()).await
@@ -213,7 +213,7 @@ impl Engine {
         driver: &Arc<dyn TenantDriver>,
         db: &DatabaseName,
         login: &LoginName,
-        created: &mut bool,
+        created: &mut Option<DatabaseName>,
         actor: &str,
         method: BuildMethod,
     ) -> Result<Built, EngineError> {
@@ -245,17 +245,28 @@ impl Engine {
         let own = [("tenant_id", tenant.id.as_str()), ("slug", tenant.slug.as_str()), ("last_sync", now.as_str())];
         let shared = [("template", t.name.as_str()), ("template_version", v.version.as_str()), ("modules", modules_text.as_str())];
         let mut how = "replayed";
-        if method != BuildMethod::Replay && driver.can_clone() {
+        let mut mapped: Option<DatabaseName> = None;
+        if method == BuildMethod::Auto {
+            if let Some(name) = self.take_pooled(server, v, modules, driver, db, &expected).await {
+                *created = Some(name.clone());
+                driver.execute_batch(&name, &[&meta::update_script(&own)?, &driver.login_grants(&name, login)]).await?;
+                if name != *db {
+                    mapped = Some(name);
+                }
+                how = "pooled";
+            }
+        }
+        if how == "replayed" && method != BuildMethod::Replay && driver.can_clone() {
             let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &shared).await?;
             if driver.clone_database(&prepared, db).await? {
-                *created = true;
+                *created = Some(db.clone());
                 driver.execute_batch(db, &[&meta::update_script(&own)?, &grants]).await?;
                 how = "cloned";
             }
         }
         if how == "replayed" {
             driver.create_database(db).await?;
-            *created = true;
+            *created = Some(db.clone());
             let values: Vec<(&str, &str)> = own.iter().chain(shared.iter()).copied().collect();
             let tail = format!("{}{grants}", meta::create_script(&values)?);
             replay(driver, db, bundle, modules, &target, &tenant.slug, t, v, &tail).await?;
@@ -296,6 +307,7 @@ impl Engine {
         Ok(Built {
             activation: Activation {
                 tenant_id: tenant.id.clone(),
+                database_name: mapped.map(|m| m.to_string()),
                 migration_name: "initial_template_application".into(),
                 migration_type: "template".into(),
                 checksum: tenantry_domain::template::checksum_text(&initial_schema),
@@ -314,7 +326,7 @@ impl Engine {
     /// cloned from: built on first need under a temporary name, verified against the
     /// snapshot, then renamed into place, so no one ever clones a half-built one.
     #[allow(clippy::too_many_arguments)]
-    async fn prepared_database(
+    pub(crate) async fn prepared_database(
         &self,
         t: &TemplateRecord,
         v: &VersionRecord,
@@ -372,7 +384,7 @@ impl Engine {
         driver: &Arc<dyn TenantDriver>,
         db: &DatabaseName,
         login: &LoginName,
-        created: bool,
+        created: Option<&DatabaseName>,
         reason: &str,
     ) {
         // The login is created before the database (and is named after the claimed
@@ -380,7 +392,7 @@ impl Engine {
         if let Err(e) = driver.drop_login(db, login).await {
             tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the login of a failed tenant");
         }
-        if created {
+        if let Some(db) = created {
             if let Err(e) = driver.drop_database(db).await {
                 tracing::warn!(tenant = %tenant.slug, error = %e, "could not drop the database of a failed tenant");
             }

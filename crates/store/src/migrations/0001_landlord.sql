@@ -281,3 +281,19 @@ CREATE TABLE audit_log (
   created_at {ts} NOT NULL
 );
 CREATE INDEX idx_audit_log_created ON audit_log (created_at);
+
+-- Warm pool: databases built ahead of signups, claimed by `tenant create`.
+CREATE TABLE warm_pool (
+  {id},
+  server_id {bigint} NOT NULL,
+  template_id {bigint} NOT NULL,
+  template_version VARCHAR(50) NOT NULL,
+  version_checksum VARCHAR(64) NOT NULL,
+  modules VARCHAR(500) NOT NULL,
+  database_name VARCHAR(64) NOT NULL,
+  created_at {ts} NOT NULL,
+  CONSTRAINT uq_warm_pool_database UNIQUE (server_id, database_name),
+  CONSTRAINT fk_warm_pool_server FOREIGN KEY (server_id) REFERENCES database_servers (id),
+  CONSTRAINT fk_warm_pool_template FOREIGN KEY (template_id) REFERENCES tenant_templates (id)
+);
+CREATE INDEX idx_warm_pool_key ON warm_pool (template_id, server_id, modules);

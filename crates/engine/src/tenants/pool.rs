@@ -1,0 +1,218 @@
+//! The warm pool: ready databases of a template's newest version, built before
+//! anyone signs up, so `tenant create` claims one instead of running DDL.
+//!
+//! A pooled database is built like a tenant's (cloned from the prepared database or
+//! replayed), with blank tenant metadata and no login. Claiming verifies it against
+//! the snapshot, renames it to the tenant's name (PostgreSQL, SQLite) or maps the
+//! tenant to it (MySQL cannot rename a database), then sets metadata and grants. A
+//! version change invalidates entries: refill drops those of other content.
+
+use super::meta;
+use super::provision::replay;
+use crate::templates::modules_key;
+use crate::{Engine, EngineError};
+use serde::Serialize;
+use std::sync::Arc;
+use tenantry_domain::template::resolve_modules;
+use tenantry_domain::DatabaseName;
+use tenantry_drivers::TenantDriver;
+use tenantry_schema::diff::diff_schemas;
+use tenantry_store::{PoolEntry, ServerRecord, VersionRecord};
+
+pub const POOL_PREFIX: &str = "tenantry_pool_";
+
+/// What `pool fill` did.
+#[derive(Debug, Default, Serialize)]
+pub struct PoolReport {
+    pub built: usize,
+    pub dropped: usize,
+    pub entries: Vec<PoolStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PoolStatus {
+    pub template: String,
+    pub version: String,
+    pub modules: String,
+    pub server: String,
+    pub ready: usize,
+    pub size: usize,
+}
+
+impl Engine {
+    /// Claims a pooled database for a tenant, verified and renamed to `db` where the
+    /// engine can (else the pooled name is returned, to be mapped). `None`: nothing
+    /// usable in the pool (a bad entry is dropped on the way).
+    pub(crate) async fn take_pooled(
+        &self,
+        server: &ServerRecord,
+        v: &VersionRecord,
+        modules: &[String],
+        driver: &Arc<dyn TenantDriver>,
+        db: &DatabaseName,
+        expected: &tenantry_schema::Schema,
+    ) -> Option<DatabaseName> {
+        loop {
+            let entry = self.landlord.claim_pool_entry(server.id, &v.checksum, &modules_key(modules)).await.ok()??;
+            let pooled = DatabaseName::new(&entry.database_name).ok()?;
+            let ok = match driver.introspect(&pooled).await {
+                Ok(s) => diff_schemas(expected, &s.without(meta::OWN_OBJECTS)).is_empty(),
+                Err(_) => false,
+            };
+            if !ok {
+                tracing::warn!(database = %pooled, "a pooled database failed verification; dropped");
+                let _ = driver.drop_database(&pooled).await;
+                continue;
+            }
+            return match driver.rename_database(&pooled, db).await {
+                Ok(true) => Some(db.clone()),
+                Ok(false) => Some(pooled),
+                Err(e) => {
+                    tracing::warn!(database = %pooled, error = %e, "could not rename a pooled database; dropped");
+                    let _ = driver.drop_database(&pooled).await;
+                    None
+                }
+            };
+        }
+    }
+
+    /// Fills every configured pool, drops entries of other content, and sweeps pooled
+    /// databases that no entry or tenant knows (left by a killed run).
+    pub async fn refill_pools(&self) -> Result<PoolReport, EngineError> {
+        let mut report = PoolReport::default();
+        for target in self.config.pools.clone() {
+            let t = self.template_record(&target.template).await?;
+            let v = self.version_record(&t, None).await?;
+            let bundle = self.bundle_for(&t, &v).await?;
+            let modules = resolve_modules(&bundle.manifest.modules, &target.modules).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let key = modules_key(&modules);
+            let servers: Vec<ServerRecord> = match &target.server {
+                Some(name) => vec![self.server(name).await?],
+                None => self.servers().await?.into_iter().filter(|s| s.status == "active" && bundle.manifest.dialects.contains(&s.dialect)).collect(),
+            };
+            let entries = self.landlord.pool_entries(Some(t.id)).await?;
+            for server in servers {
+                let driver = self.driver(&server).await?;
+                let mine: Vec<&PoolEntry> = entries.iter().filter(|e| e.server_id == server.id && e.modules == key).collect();
+                let mut ready = 0;
+                for e in &mine {
+                    if e.version_checksum == v.checksum && e.template_version == v.version {
+                        ready += 1;
+                    } else if self.landlord.remove_pool_entry(e.id).await? {
+                        driver.drop_database(&DatabaseName::new(&e.database_name)?).await?;
+                        report.dropped += 1;
+                    }
+                }
+                while ready < target.size {
+                    self.build_pooled(&t, &v, &bundle, &modules, &server, &driver).await?;
+                    ready += 1;
+                    report.built += 1;
+                }
+                report.entries.push(PoolStatus {
+                    template: t.name.clone(),
+                    version: v.version.clone(),
+                    modules: key.clone(),
+                    server: server.name.clone(),
+                    ready,
+                    size: target.size,
+                });
+            }
+        }
+        report.dropped += self.sweep_pool_orphans().await?;
+        Ok(report)
+    }
+
+    async fn build_pooled(
+        &self,
+        t: &tenantry_store::TemplateRecord,
+        v: &VersionRecord,
+        bundle: &tenantry_domain::template::TemplateBundle,
+        modules: &[String],
+        server: &ServerRecord,
+        driver: &Arc<dyn TenantDriver>,
+    ) -> Result<(), EngineError> {
+        let (expected, _) = self.snapshot_for(t, v, bundle, server.dialect, modules).await?;
+        let name = DatabaseName::new(&format!("{POOL_PREFIX}{:016x}", rand::random::<u64>()))?;
+        let modules_text = modules.join(",");
+        let values = [
+            ("tenant_id", ""),
+            ("slug", ""),
+            ("last_sync", ""),
+            ("template", t.name.as_str()),
+            ("template_version", v.version.as_str()),
+            ("modules", modules_text.as_str()),
+        ];
+        let built = async {
+            if driver.can_clone() {
+                let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &values[3..]).await?;
+                driver.clone_database(&prepared, &name).await?;
+            } else {
+                driver.create_database(&name).await?;
+                let target = semver::Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;
+                replay(driver, &name, bundle, modules, &target, "(pool)", t, v, &meta::create_script(&values)?).await?;
+            }
+            self.landlord
+                .add_pool_entry(&PoolEntry {
+                    id: 0,
+                    server_id: server.id,
+                    template_id: t.id,
+                    template_version: v.version.clone(),
+                    version_checksum: v.checksum.clone(),
+                    modules: modules_key(modules),
+                    database_name: name.to_string(),
+                    created_at: String::new(),
+                })
+                .await?;
+            Ok::<_, EngineError>(())
+        }
+        .await;
+        if built.is_err() {
+            let _ = driver.drop_database(&name).await;
+        }
+        built
+    }
+
+    /// Drops `tenantry_pool_` databases that are neither in the pool nor a tenant's.
+    async fn sweep_pool_orphans(&self) -> Result<usize, EngineError> {
+        let known: std::collections::HashSet<(i64, String)> =
+            self.landlord.pool_entries(None).await?.into_iter().map(|e| (e.server_id, e.database_name)).collect();
+        let mut dropped = 0;
+        for server in self.servers().await? {
+            let Ok(driver) = self.driver(&server).await else { continue };
+            let Ok(names) = driver.list_databases(POOL_PREFIX).await else { continue };
+            for n in names {
+                if known.contains(&(server.id, n.clone())) || self.landlord.database_owner(server.id, &n).await?.is_some() {
+                    continue;
+                }
+                // A tenant being provisioned may hold it under its claimed name: those
+                // are renamed or recorded before the claim's transaction ends.
+                let busy = self.landlord.provisioning_tenants().await?.iter().any(|t| t.server_id == Some(server.id));
+                if busy {
+                    continue;
+                }
+                driver.drop_database(&DatabaseName::new(&n)?).await?;
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// The pools as configured, with what is ready now.
+    pub async fn pool_status(&self) -> Result<Vec<PoolStatus>, EngineError> {
+        let entries = self.landlord.pool_entries(None).await?;
+        let servers = self.servers().await?;
+        let mut out = Vec::new();
+        for target in &self.config.pools {
+            let t = self.template_record(&target.template).await?;
+            let v = self.version_record(&t, None).await?;
+            let bundle = self.bundle_for(&t, &v).await?;
+            let modules = resolve_modules(&bundle.manifest.modules, &target.modules).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let key = modules_key(&modules);
+            for s in servers.iter().filter(|s| target.server.as_ref().is_none_or(|n| *n == s.name) && bundle.manifest.dialects.contains(&s.dialect)) {
+                let ready = entries.iter().filter(|e| e.server_id == s.id && e.modules == key && e.version_checksum == v.checksum).count();
+                out.push(PoolStatus { template: t.name.clone(), version: v.version.clone(), modules: key.clone(), server: s.name.clone(), ready, size: target.size });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -341,7 +341,20 @@ impl Engine {
         if driver.database_exists(&name).await? {
             return Ok(name);
         }
-        let building = DatabaseName::new(&format!("{BUILDING_PREFIX}{}_{:08x}", &key[..16], rand::random::<u32>()))?;
+        // Builds interrupted by a killed tenantry are swept after an hour: the name
+        // carries its start time.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        if let Ok(stale) = driver.list_databases(BUILDING_PREFIX).await {
+            for n in stale {
+                let born = n.rsplit('_').nth(1).and_then(|t| u64::from_str_radix(t, 16).ok()).unwrap_or(now);
+                if born + 3600 < now {
+                    if let Ok(db) = DatabaseName::new(&n) {
+                        let _ = driver.drop_database(&db).await;
+                    }
+                }
+            }
+        }
+        let building = DatabaseName::new(&format!("{BUILDING_PREFIX}{}_{now:x}_{:08x}", &key[..16], rand::random::<u32>()))?;
         driver.create_database(&building).await?;
         let result = async {
             let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -104,6 +104,7 @@ async fn fifty_tenants_per_engine_all_equal_to_the_snapshot() {
     // The version is locked now.
     let t = w.run(&["--json", "template", "show", "political_party", "--version", "1.2.0"]).ok().json();
     assert_eq!(t["versions"][0]["is_locked"], true);
+    assert_eq!(t["versions"][0]["used_by"].as_array().unwrap().len(), 150, "which tenants use the version");
     drop_tenant_dbs(&w).await;
 }
 

@@ -69,7 +69,12 @@ pub trait TenantDriver: Send + Sync {
     async fn list_databases(&self, prefix: &str) -> Result<Vec<String>, DriverError>;
     /// Runs a script in `db`. On PostgreSQL and SQLite it runs in one transaction and
     /// a failure leaves nothing behind; MySQL commits DDL as it goes.
-    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError>;
+    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
+        self.execute_batch(db, &[script]).await.map_err(|e| match e {
+            DriverError::Batch { source, .. } => *source,
+            other => other,
+        })
+    }
     /// Runs several scripts in one session (and on PostgreSQL and SQLite one
     /// transaction): the whole build of a tenant in one round of connection setup and
     /// one commit. A failure names the script by its index in [`DriverError::Batch`].
@@ -153,7 +158,7 @@ macro_rules! run_batch {
         let mut statements = 0;
         for (index, script) in $scripts.iter().enumerate() {
             let run: Result<$crate::ScriptRun, $crate::DriverError> =
-                (async { Ok(run_statements!($conn, $dialect, $server, $database, script)) }).await;
+                (async { Ok($crate::run_statements!($conn, $dialect, $server, $database, script)) }).await;
             match run {
                 Ok(r) => statements += r.statements,
                 Err(e) => return Err($crate::DriverError::Batch { index, source: Box::new(e) }),

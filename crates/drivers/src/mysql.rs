@@ -3,7 +3,7 @@
 //! connections (MariaDB's default limit is 151 for the whole server).
 
 use crate::error::db_message;
-use crate::{run_batch, run_statements, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_batch, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
 use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
@@ -118,11 +118,6 @@ impl TenantDriver for MysqlDriver {
         .await
         .map_err(self.err("listing databases"))?;
         Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-
-    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
-        let mut conn = self.session(db).await?;
-        Ok(run_statements!(conn, D, &self.server, db, script))
     }
 
     async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {

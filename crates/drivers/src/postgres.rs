@@ -2,7 +2,7 @@
 //! a session opened on the tenant database for each script or introspection (a
 //! PostgreSQL session is bound to one database). Sessions run with `jit = off`.
 
-use crate::{run_batch, run_statements, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_batch, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
@@ -112,15 +112,6 @@ impl TenantDriver for PostgresDriver {
         .await
         .map_err(self.err("listing databases"))?;
         Ok(rows.into_iter().map(|r| r.0).collect())
-    }
-
-    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
-        let mut conn = self.session(db).await?;
-        let mut tx = conn.begin().await.map_err(self.err(format!("starting a transaction in `{db}`")))?;
-        let run = run_statements!(tx, D, &self.server, db, script);
-        tx.commit().await.map_err(self.err(format!("committing in `{db}`")))?;
-        let _ = conn.close().await;
-        Ok(run)
     }
 
     async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {

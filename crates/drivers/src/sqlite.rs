@@ -1,6 +1,6 @@
 //! SQLite: a server is a directory, a database is the file `<name>.db` in it.
 
-use crate::{run_batch, run_statements, DriverError, Location, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_batch, DriverError, Location, ScriptRun, ServerUrl, TenantDriver};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -115,23 +115,6 @@ impl TenantDriver for SqliteDriver {
             .collect();
         names.sort();
         Ok(names)
-    }
-
-    async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
-        let mut conn = self.session(db).await?;
-        let mut tx = conn.begin().await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("starting a transaction in `{db}`"),
-            source,
-        })?;
-        let run = run_statements!(tx, D, &self.server, db, script);
-        tx.commit().await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("committing in `{db}`"),
-            source,
-        })?;
-        let _ = conn.close().await;
-        Ok(run)
     }
 
     async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {

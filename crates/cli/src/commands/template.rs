@@ -64,6 +64,11 @@ pub async fn run(engine: &Engine, cmd: TemplateCommand, json: bool) -> anyhow::R
                 };
                 let lock = if v.record.is_locked { ", locked" } else { "" };
                 println!("\nversion {} ({how}{lock}; {} tenant(s); dialects {})", v.record.version, v.record.tenants, v.record.dialects.join(", "));
+                if !v.used_by.is_empty() {
+                    let shown: Vec<&str> = v.used_by.iter().take(20).map(String::as_str).collect();
+                    let more = if v.used_by.len() > 20 { format!(" and {} more", v.used_by.len() - 20) } else { String::new() };
+                    println!("  used by: {}{more}", shown.join(", "));
+                }
                 for m in &v.modules {
                     let deps = if m.depends_on.is_empty() { String::new() } else { format!(" (needs {})", m.depends_on.join(", ")) };
                     println!("  {:<10} {}{deps}  {}", m.module_type, m.name, m.description);

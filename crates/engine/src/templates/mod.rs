@@ -54,6 +54,8 @@ pub struct VersionDetail {
     #[serde(flatten)]
     pub record: VersionRecord,
     pub modules: Vec<ModuleRecord>,
+    /// Slugs of the tenants at this version.
+    pub used_by: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -286,6 +288,10 @@ impl Engine {
 
     pub async fn template_detail(&self, name: &str, version: Option<&str>) -> Result<TemplateDetail, EngineError> {
         let t = self.template_record(name).await?;
+        let tenants = self
+            .landlord
+            .tenants(&tenantry_store::TenantFilter { template: Some(t.name.clone()), ..Default::default() })
+            .await?;
         let mut versions = Vec::new();
         for v in self.landlord.versions(t.id).await? {
             if version.is_some_and(|w| w != v.version) {
@@ -296,7 +302,12 @@ impl Engine {
                 None => v.clone(),
             };
             let modules = self.landlord.modules(source.id).await?;
-            versions.push(VersionDetail { record: v, modules });
+            let used_by = tenants
+                .iter()
+                .filter(|x| x.status != "failed" && x.template_version.as_deref() == Some(v.version.as_str()))
+                .map(|x| x.slug.clone())
+                .collect();
+            versions.push(VersionDetail { record: v, modules, used_by });
         }
         if let (Some(w), true) = (version, versions.is_empty()) {
             return Err(EngineError::NotFound { what: "template version", key: format!("{name} {w}"), hint: String::new() });

@@ -58,8 +58,7 @@ impl Engine {
             .collect();
 
         let tenant = self
-            .landlord
-            .claim_tenant(&NewTenant {
+            .claim(&NewTenant {
                 slug: slug.to_string(),
                 name,
                 template_id: t.id,
@@ -69,11 +68,7 @@ impl Engine {
                 database_name: db.to_string(),
                 owner: owner_tag(),
             })
-            .await
-            .map_err(|e| match e {
-                tenantry_store::StoreError::Conflict { .. } => EngineError::Conflict { what: "tenant", key: slug.to_string() },
-                other => other.into(),
-            })?;
+            .await?;
         let login = LoginName::for_slug(&slug);
         let started = std::time::Instant::now();
         let result = async {

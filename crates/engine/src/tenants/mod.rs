@@ -30,6 +30,14 @@ impl Engine {
         }
     }
 
+    /// Claims a slug (see `Landlord::claim_tenant`), a lost race as a conflict.
+    pub(crate) async fn claim(&self, new: &tenantry_store::NewTenant) -> Result<TenantRecord, EngineError> {
+        self.landlord.claim_tenant(new).await.map_err(|e| match e {
+            tenantry_store::StoreError::Conflict { .. } => EngineError::Conflict { what: "tenant", key: new.slug.clone() },
+            other => other.into(),
+        })
+    }
+
     pub(crate) async fn tenant_server(&self, t: &TenantRecord) -> Result<ServerRecord, EngineError> {
         let id = t.server_id.ok_or_else(|| EngineError::Invalid(format!("tenant `{}` has no database server", t.slug)))?;
         self.landlord.server_by_id(id).await?.ok_or_else(|| EngineError::NotFound {

@@ -158,8 +158,7 @@ impl Engine {
         let prepared_at = clock.elapsed();
 
         let tenant = self
-            .landlord
-            .claim_tenant(&NewTenant {
+            .claim(&NewTenant {
                 slug: slug.to_string(),
                 name,
                 template_id: t.id,
@@ -169,11 +168,7 @@ impl Engine {
                 database_name: db.to_string(),
                 owner: owner_tag(),
             })
-            .await
-            .map_err(|e| match e {
-                tenantry_store::StoreError::Conflict { .. } => EngineError::Conflict { what: "tenant", key: slug.to_string() },
-                other => other.into(),
-            })?;
+            .await?;
 
         let claimed_at = clock.elapsed();
         let mut created: Option<DatabaseName> = None;

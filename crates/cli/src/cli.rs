@@ -36,6 +36,9 @@ pub enum Command {
     /// Tenants: create, inspect, suspend, delete
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Template migrations across the fleet: plan, apply, status, resume, retry, rollback
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// Warm pools of ready databases ([[pool]] in tenantry.toml)
     #[command(subcommand)]
     Pool(PoolCommand),
@@ -226,4 +229,52 @@ pub enum PoolCommand {
     Fill,
     /// Ready databases per pool
     Status,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Selection {
+    /// Only tenants of this template
+    #[arg(long)]
+    pub template: Option<String>,
+    /// Target version [default: each template's newest]
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only these tenants (comma-separated slugs)
+    #[arg(long, value_delimiter = ',')]
+    pub tenants: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// What each tenant would get, and why anything is skipped (changes nothing)
+    Plan {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Run a durable rollout
+    Apply {
+        #[command(flatten)]
+        selection: Selection,
+        /// Tenants migrated at once (each server's --max-concurrency also applies)
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Tenants in a first wave; the rest run only if all of them succeed
+        #[arg(long, default_value_t = 0)]
+        canary: usize,
+        /// Halt once more tenants than this have failed
+        #[arg(long, default_value_t = 0)]
+        max_failures: usize,
+    },
+    /// Rollouts and their counts (one, or all)
+    Status { rollout: Option<i64> },
+    /// Continue a halted or interrupted rollout
+    Resume { rollout: i64 },
+    /// Run a rollout's failed steps again
+    Retry { rollout: i64 },
+    /// Undo a tenant's migrations down to a version [default: the previous one]
+    Rollback {
+        slug: String,
+        #[arg(long)]
+        to: Option<String>,
+    },
 }

@@ -10,6 +10,7 @@ pub mod dialect;
 pub mod ident;
 pub mod sql;
 pub mod template;
+pub mod rollout;
 pub mod template_plan;
 
 pub use dialect::Dialect;

@@ -79,6 +79,9 @@ pub trait TenantDriver: Send + Sync {
     /// transaction): the whole build of a tenant in one round of connection setup and
     /// one commit. A failure names the script by its index in [`DriverError::Batch`].
     async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError>;
+    /// Runs one of tenantry's own constant queries returning (text, nullable text)
+    /// rows in `db`: how the tenant-side metadata and ledger are read.
+    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError>;
     /// Reads `db`'s schema into the canonical model.
     async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError>;
     /// Closes pooled connections.
@@ -86,6 +89,12 @@ pub trait TenantDriver: Send + Sync {
 
     /// Where applications reach `db`.
     fn location(&self, db: &DatabaseName) -> Location;
+
+    /// Whether DDL commits with its transaction (PostgreSQL, SQLite); MySQL commits
+    /// each DDL statement on its own.
+    fn transactional_ddl(&self) -> bool {
+        self.dialect() != Dialect::Mysql
+    }
 
     /// Whether the engine has logins (SQLite has none: access is the file).
     fn has_logins(&self) -> bool;

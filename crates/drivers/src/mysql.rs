@@ -125,6 +125,16 @@ impl TenantDriver for MysqlDriver {
         Ok(run_batch!(conn, D, &self.server, db, scripts))
     }
 
+    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
+        let mut conn = self.session(db).await?;
+        let rows = sqlx::query_as::<_, (String, Option<String>)>(sql).fetch_all(&mut *conn).await.map_err(|source| DriverError::Server {
+            server: self.server.clone(),
+            action: format!("reading tenantry's metadata in `{db}`"),
+            source,
+        });
+        rows
+    }
+
     async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
         if !self.database_exists(db).await? {
             return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });

@@ -131,6 +131,17 @@ impl TenantDriver for PostgresDriver {
         Ok(run)
     }
 
+    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
+        let mut conn = self.session(db).await?;
+        let rows = sqlx::query_as::<_, (String, Option<String>)>(sql).fetch_all(&mut conn).await.map_err(|source| DriverError::Server {
+            server: self.server.clone(),
+            action: format!("reading tenantry's metadata in `{db}`"),
+            source,
+        });
+        let _ = conn.close().await;
+        rows
+    }
+
     async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
         let mut conn = self.session(db).await?;
         let schema = tenantry_schema::introspect::postgres::introspect(&mut conn).await.map_err(|source| {

@@ -8,6 +8,7 @@
 pub mod config;
 mod error;
 mod init;
+pub mod rollouts;
 pub mod secrets;
 mod servers;
 pub mod templates;

@@ -13,12 +13,14 @@
 mod dialect;
 mod error;
 mod migrate;
+mod rollouts;
 mod servers;
 mod templates;
 mod tenants;
 pub mod time;
 
 pub use error::StoreError;
+pub use rollouts::{NewHistory, NewRollout, NewStep, RolloutRecord, StepRecord};
 pub use servers::{NewServer, ServerRecord};
 pub use tenants::{
     Activation, ApplicationRecord, HistoryRecord, NewTenant, PoolEntry, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,

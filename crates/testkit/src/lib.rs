@@ -197,3 +197,63 @@ pub mod client {
         }
     }
 }
+
+/// A TCP proxy in front of a real server, which a test can cut and restore: from
+/// tenantry's side, the server went down and came back, on the same address.
+pub mod proxy {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::watch;
+
+    pub struct Proxy {
+        pub port: u16,
+        up: Arc<AtomicBool>,
+        cut: watch::Sender<u64>,
+        generation: std::sync::atomic::AtomicU64,
+    }
+
+    impl Proxy {
+        /// Listens on 127.0.0.1 (a free port) and forwards to `target` ("host:port").
+        pub async fn start(target: &str) -> Arc<Proxy> {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+            let port = listener.local_addr().expect("proxy address").port();
+            let (cut, _) = watch::channel(0u64);
+            let proxy = Arc::new(Proxy { port, up: Arc::new(AtomicBool::new(true)), cut, generation: Default::default() });
+            let (p, target) = (proxy.clone(), target.to_string());
+            tokio::spawn(async move {
+                while let Ok((inbound, _)) = listener.accept().await {
+                    if !p.up.load(Ordering::SeqCst) {
+                        drop(inbound); // refused while down
+                        continue;
+                    }
+                    let mut cut = p.cut.subscribe();
+                    let target = target.clone();
+                    tokio::spawn(async move {
+                        let Ok(outbound) = TcpStream::connect(&target).await else { return };
+                        let (mut ri, mut wi) = inbound.into_split();
+                        let (mut ro, mut wo) = outbound.into_split();
+                        tokio::select! {
+                            _ = tokio::io::copy(&mut ri, &mut wo) => {}
+                            _ = tokio::io::copy(&mut ro, &mut wi) => {}
+                            _ = cut.changed() => {}
+                        }
+                    });
+                }
+            });
+            proxy
+        }
+
+        /// The server "goes down": open connections are cut, new ones refused.
+        pub fn down(&self) {
+            self.up.store(false, Ordering::SeqCst);
+            let g = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = self.cut.send(g);
+        }
+
+        /// The server is back.
+        pub fn up(&self) {
+            self.up.store(true, Ordering::SeqCst);
+        }
+    }
+}

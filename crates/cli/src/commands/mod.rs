@@ -1,6 +1,7 @@
 //! One module per command group; each turns parsed arguments into engine calls.
 
 mod init;
+mod migrate;
 mod server;
 mod template;
 mod tenant;
@@ -30,6 +31,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => {
             let engine = open(&overrides).await?;
             let result = tenant::run(&engine, cmd, cli.json).await;
+            engine.close().await;
+            result
+        }
+        Command::Migrate(cmd) => {
+            let engine = open(&overrides).await?;
+            let result = migrate::run(&engine, cmd, cli.json).await;
             engine.close().await;
             result
         }

@@ -46,3 +46,32 @@ pub fn update_script(values: &[(&str, &str)]) -> Result<String, EngineError> {
     }
     Ok(out)
 }
+
+/// The ledger key of a template migration applied to the tenant.
+pub fn ledger_key(migration: &str) -> String {
+    format!("migration:{migration}")
+}
+
+/// Records a migration in the tenant's own ledger and its new version, in the same
+/// transaction as the migration where the engine allows.
+pub fn ledger_apply(migration: &str, checksum: &str, version: &str) -> Result<String, EngineError> {
+    let key = ledger_key(migration);
+    Ok(format!(
+        "DELETE FROM {META_TABLE} WHERE meta_key = {k};\nINSERT INTO {META_TABLE} (meta_key, meta_value) VALUES ({k}, {c});\n{}",
+        update_script(&[("template_version", version)])?,
+        k = literal(&key)?,
+        c = literal(checksum)?,
+    ))
+}
+
+/// Removes a migration from the ledger (rollback) and sets the version it leaves.
+pub fn ledger_remove(migration: &str, version: &str) -> Result<String, EngineError> {
+    Ok(format!(
+        "DELETE FROM {META_TABLE} WHERE meta_key = {};\n{}",
+        literal(&ledger_key(migration))?,
+        update_script(&[("template_version", version)])?
+    ))
+}
+
+/// Reads the metadata table.
+pub const READ_META: &str = "SELECT meta_key, meta_value FROM tenantry_meta";

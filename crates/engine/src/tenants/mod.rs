@@ -2,7 +2,7 @@
 
 mod adopt;
 mod lifecycle;
-mod meta;
+pub(crate) mod meta;
 mod people;
 mod pool;
 mod provision;

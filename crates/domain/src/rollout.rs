@@ -1,0 +1,161 @@
+//! Which template migrations a tenant needs, and why others are skipped: pure rules
+//! the rollout engine and `migrate plan` share.
+
+use crate::template::{AppliesTo, Migration, TemplateBundle};
+use semver::Version;
+use serde::Serialize;
+
+/// What to do with one migration for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum StepDecision {
+    Apply,
+    Skip { reason: String },
+}
+
+/// One migration in a tenant's chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStep {
+    pub migration: String,
+    pub version: String,
+    #[serde(flatten)]
+    pub decision: StepDecision,
+}
+
+/// A tenant as the rules see it.
+pub struct TenantState<'a> {
+    pub slug: &'a str,
+    pub version: &'a Version,
+    pub modules: &'a [String],
+}
+
+fn applies_to_tenant(m: &Migration, t: &TenantState) -> Result<(), String> {
+    match m.manifest.applies_to {
+        AppliesTo::All => {}
+        AppliesTo::Optional => {
+            let module = m.manifest.module.as_deref().unwrap_or("");
+            if !t.modules.iter().any(|x| x == module) {
+                return Err(format!("module `{module}` is not installed"));
+            }
+        }
+        AppliesTo::Specific => {
+            if !m.manifest.tenants.iter().any(|x| x == t.slug) {
+                return Err("not one of the tenants it is for".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The ordered migrations between the tenant's version and `target`, each with a
+/// decision. `at` is the version the tenant will be at when the step comes (the
+/// range check uses it).
+pub fn plan_tenant(bundle: &TemplateBundle, tenant: &TenantState, target: &Version) -> Vec<PlannedStep> {
+    let mut at = tenant.version.clone();
+    let mut out = Vec::new();
+    for m in bundle.migrations.iter().filter(|m| m.manifest.version > *tenant.version && m.manifest.version <= *target) {
+        let mut decision = match applies_to_tenant(m, tenant) {
+            Ok(()) => StepDecision::Apply,
+            Err(reason) => StepDecision::Skip { reason },
+        };
+        if decision == StepDecision::Apply {
+            if let Some(min) = &m.manifest.min_template_version {
+                if at < *min {
+                    decision = StepDecision::Skip { reason: format!("tenant is at {at}, below min_template_version {min}") };
+                }
+            }
+            if let Some(max) = &m.manifest.max_template_version {
+                if at > *max {
+                    decision = StepDecision::Skip { reason: format!("tenant is at {at}, above max_template_version {max}") };
+                }
+            }
+        }
+        at = m.manifest.version.clone();
+        out.push(PlannedStep { migration: m.name.clone(), version: m.manifest.version.to_string(), decision });
+    }
+    out
+}
+
+/// Tables a script reads or changes, from its parsed statements (names as written,
+/// unquoted, sorted). A script that does not parse yields what its parsable
+/// statements name.
+pub fn affected_tables(dialect: crate::Dialect, script: &str) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let parser_dialect = crate::sql::parser_dialect(dialect);
+    for st in crate::sql::split_script(dialect, script).unwrap_or_default() {
+        let Ok(statements) = sqlparser::parser::Parser::parse_sql(parser_dialect.as_ref(), &st.sql) else { continue };
+        let _ = sqlparser::ast::visit_relations(&statements, |rel| {
+            if let Some(last) = rel.0.last() {
+                out.insert(last.to_string().trim_matches(|c| c == '"' || c == '`').to_string());
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        // Index statements name their table outside the relation visitor's reach.
+        for s in &statements {
+            let table = match s {
+                sqlparser::ast::Statement::CreateIndex(ci) => Some(&ci.table_name),
+                sqlparser::ast::Statement::Drop { table: Some(t), .. } => Some(t),
+                _ => None,
+            };
+            if let Some(last) = table.and_then(|t| t.0.last()) {
+                out.insert(last.to_string().trim_matches(|c| c == '"' || c == '`').to_string());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dialect;
+    use std::collections::BTreeMap;
+
+    fn bundle() -> TemplateBundle {
+        let f: BTreeMap<String, String> = [
+            ("template.toml", "name = \"t\"\ntype = \"basic\"\nversion = \"1.3.0\"\ndialects = [\"sqlite\"]\n[modules.core]\ntype = \"core\"\n[modules.extra]\ntype = \"optional\"\n"),
+            ("modules/core/schema.sql", "C"),
+            ("modules/extra/schema.sql", "E"),
+            ("migrations/0002_a/up.sql", "A"),
+            ("migrations/0002_a/down.sql", "A"),
+            ("migrations/0002_a/migration.toml", "version = \"1.1.0\"\nmin_template_version = \"1.0.0\"\n"),
+            ("migrations/0003_b/up.sql", "B"),
+            ("migrations/0003_b/down.sql", "B"),
+            ("migrations/0003_b/migration.toml", "version = \"1.2.0\"\napplies_to = \"optional\"\nmodule = \"extra\"\n"),
+            ("migrations/0004_c/up.sql", "C"),
+            ("migrations/0004_c/down.sql", "C"),
+            ("migrations/0004_c/migration.toml", "version = \"1.3.0\"\napplies_to = \"specific\"\ntenants = [\"acme\"]\nmax_template_version = \"1.2.0\"\n"),
+        ]
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.to_string()))
+        .collect();
+        TemplateBundle::from_files(f).unwrap()
+    }
+
+    #[test]
+    fn plans_say_why() {
+        let b = bundle();
+        let v = |s: &str| Version::parse(s).unwrap();
+        let core = vec!["core".to_string()];
+        let plan = plan_tenant(&b, &TenantState { slug: "other", version: &v("1.0.0"), modules: &core }, &v("1.3.0"));
+        let d: Vec<(&str, String)> = plan
+            .iter()
+            .map(|p| (p.migration.as_str(), match &p.decision { StepDecision::Apply => "apply".to_string(), StepDecision::Skip { reason } => reason.clone() }))
+            .collect();
+        assert_eq!(d[0], ("0002_a", "apply".to_string()));
+        assert_eq!(d[1], ("0003_b", "module `extra` is not installed".to_string()));
+        assert_eq!(d[2], ("0004_c", "not one of the tenants it is for".to_string()));
+        let acme = plan_tenant(&b, &TenantState { slug: "acme", version: &v("1.2.0"), modules: &core }, &v("1.3.0"));
+        assert_eq!(acme.len(), 1);
+        assert_eq!(acme[0].decision, StepDecision::Apply);
+        let none = plan_tenant(&b, &TenantState { slug: "acme", version: &v("1.3.0"), modules: &core }, &v("1.3.0"));
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn affected_tables_come_from_the_parse() {
+        let sql = "ALTER TABLE members ADD COLUMN notes TEXT NULL;\nCREATE UNIQUE INDEX uq ON donations (receipt);\nUPDATE roles SET name = 'x' WHERE id IN (SELECT role_id FROM member_roles);";
+        assert_eq!(affected_tables(Dialect::Postgres, sql), ["donations", "member_roles", "members", "roles"]);
+        assert_eq!(affected_tables(Dialect::Mysql, "DROP INDEX ix ON `people`;"), ["people"]);
+    }
+}

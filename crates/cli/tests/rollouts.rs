@@ -324,3 +324,44 @@ async fn a_server_going_down_fails_steps_halts_and_retry_completes() {
     }
     cleanup(&w);
 }
+
+#[test]
+fn a_migration_touching_a_customized_object_is_not_applied_blindly() {
+    let w = fleet();
+    w.run(&["template", "import", bundled("political_party").to_str().unwrap()]).ok();
+    let mut custom = Vec::new();
+    let mut plain = Vec::new();
+    for (server, _) in SERVERS {
+        let (c, p) = (slug(&format!("cu{server}")), slug(&format!("pl{server}")));
+        w.run(&["tenant", "create", &c, "--template", "political_party", "--version", "1.0.0", "--server", server]).ok();
+        w.run(&["tenant", "create", &p, "--template", "political_party", "--version", "1.0.0", "--server", server]).ok();
+        custom.push(c);
+        plain.push(p);
+    }
+    // The tenant has its own `members.notes` (an applied customization); 0002 adds one too.
+    let landlord = w.file("data/landlord.db");
+    for c in &custom {
+        let sql = format!(
+            "INSERT INTO tenant_customizations (tenant_id, customization_type, object_name, definition_sql, status, is_active, created_at, updated_at) \
+             SELECT id, 'column', 'members.notes', 'ALTER TABLE members ADD COLUMN notes TEXT', 'applied', 1, 'now', 'now' FROM tenants WHERE slug = '{c}'"
+        );
+        assert!(std::process::Command::new("sqlite3").arg(&landlord).arg(sql).status().unwrap().success());
+    }
+    let plan = w.run(&["--json", "migrate", "plan", "--tenants", &custom.join(",")]).ok().json();
+    for p in plan.as_array().unwrap() {
+        assert_eq!(p["steps"][0]["action"], "customized", "{p}");
+        assert!(p["steps"][0]["reason"].as_str().unwrap().contains("column `members.notes`"), "{p}");
+    }
+    let all: Vec<String> = custom.iter().chain(plain.iter()).cloned().collect();
+    let r = w.run(&["--json", "migrate", "apply", "--tenants", &all.join(",")]).ok().json();
+    assert_eq!((r["customized"].as_i64(), r["applied"].as_i64(), r["failed"].as_i64()), (Some(3), Some(3), Some(0)), "{r}");
+    let text = w.run(&["migrate", "status", &r["rollout_id"].to_string()]).ok().stdout;
+    assert!(text.contains("customized") && text.contains("members.notes"), "{text}");
+    for c in &custom {
+        assert_eq!(w.run(&["--json", "tenant", "show", c]).ok().json()["template_version"], "1.0.0", "a customized tenant waits");
+    }
+    for p in &plain {
+        assert_eq!(w.run(&["--json", "tenant", "show", p]).ok().json()["template_version"], "1.2.0");
+    }
+    cleanup(&w);
+}

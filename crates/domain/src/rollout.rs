@@ -11,6 +11,8 @@ use serde::Serialize;
 pub enum StepDecision {
     Apply,
     Skip { reason: String },
+    /// The migration touches an object the tenant customized: not run blindly.
+    Customized { reason: String },
 }
 
 /// One migration in a tenant's chain.
@@ -74,6 +76,87 @@ pub fn plan_tenant(bundle: &TemplateBundle, tenant: &TenantState, target: &Versi
         out.push(PlannedStep { migration: m.name.clone(), version: m.manifest.version.to_string(), decision });
     }
     out
+}
+
+/// An object a migration creates, changes or drops: `table`, `column` (as
+/// `table.column`), `index`, `view` or `function`, with its name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Touched {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+fn last_name(n: &sqlparser::ast::ObjectName) -> String {
+    n.0.last().map(|p| p.to_string().trim_matches(|c| c == '"' || c == '`').to_string()).unwrap_or_default()
+}
+
+/// What a script's statements touch, for collisions with tenant customizations.
+pub fn touched_objects(dialect: crate::Dialect, script: &str) -> Vec<Touched> {
+    use sqlparser::ast::{AlterTableOperation as Op, ObjectType, Statement};
+    let mut out = std::collections::BTreeSet::new();
+    let parser_dialect = crate::sql::parser_dialect(dialect);
+    let t = |kind: &'static str, name: String| Touched { kind, name };
+    for st in crate::sql::split_script(dialect, script).unwrap_or_default() {
+        let Ok(statements) = sqlparser::parser::Parser::parse_sql(parser_dialect.as_ref(), &st.sql) else { continue };
+        for s in statements {
+            match s {
+                Statement::CreateTable(ct) => {
+                    out.insert(t("table", last_name(&ct.name)));
+                }
+                Statement::AlterTable(at) => {
+                    let table = last_name(&at.name);
+                    out.insert(t("table", table.clone()));
+                    for op in &at.operations {
+                        let cols: Vec<String> = match op {
+                            Op::AddColumn { column_def, .. } => vec![column_def.name.value.clone()],
+                            Op::DropColumn { column_names, .. } => column_names.iter().map(|c| c.value.clone()).collect(),
+                            Op::RenameColumn { old_column_name, new_column_name } => vec![old_column_name.value.clone(), new_column_name.value.clone()],
+                            Op::ChangeColumn { old_name, new_name, .. } => vec![old_name.value.clone(), new_name.value.clone()],
+                            Op::ModifyColumn { col_name, .. } => vec![col_name.value.clone()],
+                            Op::AlterColumn { column_name, .. } => vec![column_name.value.clone()],
+                            _ => vec![],
+                        };
+                        for c in cols {
+                            out.insert(t("column", format!("{table}.{c}")));
+                        }
+                    }
+                }
+                Statement::CreateIndex(ci) => {
+                    if let Some(n) = &ci.name {
+                        out.insert(t("index", last_name(n)));
+                    }
+                    out.insert(t("table", last_name(&ci.table_name)));
+                }
+                Statement::CreateView(cv) => {
+                    out.insert(t("view", last_name(&cv.name)));
+                }
+                Statement::Drop { object_type, names, .. } => {
+                    let kind = match object_type {
+                        ObjectType::Table => "table",
+                        ObjectType::View => "view",
+                        ObjectType::Index => "index",
+                        _ => continue,
+                    };
+                    for n in &names {
+                        out.insert(t(kind, last_name(n)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Whether a tenant customization (`kind`, `object`) collides with what a migration
+/// touches: a customized table with anything on that table, a customized column
+/// (`table.column`) with that column, an index, view or function with the same name.
+pub fn collides(kind: &str, object: &str, touched: &[Touched]) -> bool {
+    touched.iter().any(|x| match kind {
+        "table" => (x.kind == "table" && x.name == object) || (x.kind == "column" && x.name.split('.').next() == Some(object)),
+        "column" => x.kind == "column" && x.name == object,
+        other => x.kind == other && x.name == object,
+    })
 }
 
 /// Tables a script reads or changes, from its parsed statements (names as written,
@@ -140,7 +223,7 @@ mod tests {
         let plan = plan_tenant(&b, &TenantState { slug: "other", version: &v("1.0.0"), modules: &core }, &v("1.3.0"));
         let d: Vec<(&str, String)> = plan
             .iter()
-            .map(|p| (p.migration.as_str(), match &p.decision { StepDecision::Apply => "apply".to_string(), StepDecision::Skip { reason } => reason.clone() }))
+            .map(|p| (p.migration.as_str(), match &p.decision { StepDecision::Apply => "apply".to_string(), StepDecision::Skip { reason } | StepDecision::Customized { reason } => reason.clone() }))
             .collect();
         assert_eq!(d[0], ("0002_a", "apply".to_string()));
         assert_eq!(d[1], ("0003_b", "module `extra` is not installed".to_string()));
@@ -150,6 +233,17 @@ mod tests {
         assert_eq!(acme[0].decision, StepDecision::Apply);
         let none = plan_tenant(&b, &TenantState { slug: "acme", version: &v("1.3.0"), modules: &core }, &v("1.3.0"));
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn customizations_collide_with_what_a_migration_touches() {
+        let up = "ALTER TABLE members ADD COLUMN notes TEXT NULL;\nCREATE INDEX ix_notes ON members (notes);";
+        let touched = touched_objects(Dialect::Postgres, up);
+        assert!(collides("column", "members.notes", &touched));
+        assert!(!collides("column", "members.nickname", &touched));
+        assert!(collides("index", "ix_notes", &touched));
+        assert!(!collides("table", "extras", &touched));
+        assert!(collides("table", "members", &touched));
     }
 
     #[test]

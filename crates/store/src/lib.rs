@@ -20,7 +20,7 @@ mod tenants;
 pub mod time;
 
 pub use error::StoreError;
-pub use rollouts::{NewHistory, NewRollout, NewStep, RolloutRecord, StepRecord};
+pub use rollouts::{AppliedCustomization, NewHistory, NewRollout, NewStep, RolloutRecord, StepRecord};
 pub use servers::{NewServer, ServerRecord};
 pub use tenants::{
     Activation, ApplicationRecord, HistoryRecord, NewTenant, PoolEntry, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,

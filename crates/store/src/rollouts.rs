@@ -348,3 +348,26 @@ impl Landlord {
         rows.iter().map(|r| Ok((text(r, "migration_name")?, get(r, "id")?))).collect()
     }
 }
+
+/// An applied customization, as rollouts see it.
+#[derive(Debug, Clone)]
+pub struct AppliedCustomization {
+    pub id: i64,
+    pub kind: String,
+    pub object: String,
+}
+
+impl Landlord {
+    pub async fn applied_customizations(&self, tenant_id: &str) -> Result<Vec<AppliedCustomization>, StoreError> {
+        let rows = self
+            .fetch_all(
+                "SELECT id, customization_type, object_name FROM tenant_customizations \
+                 WHERE tenant_id = ? AND status = 'applied' AND is_active = 1 AND deleted_at IS NULL ORDER BY id",
+                vec![tenant_id.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(AppliedCustomization { id: get(r, "id")?, kind: text(r, "customization_type")?, object: text(r, "object_name")? }))
+            .collect()
+    }
+}

@@ -97,6 +97,7 @@ pub async fn run(engine: &Engine, cmd: MigrateCommand, json: bool) -> anyhow::Re
                     match &s.decision {
                         StepDecision::Apply => println!("  apply {} → {}", s.migration, s.version),
                         StepDecision::Skip { reason } => println!("  skip  {} → {}: {reason}", s.migration, s.version),
+                        StepDecision::Customized { reason } => println!("  customized {} → {}: {reason}", s.migration, s.version),
                     }
                 }
             }

@@ -141,9 +141,25 @@ impl Engine {
             } else if target < from {
                 steps = skip_all(steps, &format!("tenant is at {from}, newer than {target}: use `migrate rollback`"));
             }
+            let customizations = self.landlord.applied_customizations(&t.id).await?;
+            let dialect = match t.server_id {
+                Some(id) => self.landlord.server_by_id(id).await?.map(|s| s.dialect),
+                None => None,
+            };
             for s in steps.iter_mut() {
-                if applied.iter().any(|(name, _, status, _)| *name == s.migration && status == "applied") && s.decision == StepDecision::Apply {
+                if s.decision != StepDecision::Apply {
+                    continue;
+                }
+                if applied.iter().any(|(name, _, status, _)| *name == s.migration && status == "applied") {
                     s.decision = StepDecision::Skip { reason: "already applied".into() };
+                    continue;
+                }
+                let (Some(d), Some(m)) = (dialect, bundle.migrations.iter().find(|m| m.name == s.migration)) else { continue };
+                let touched = tenantry_domain::rollout::touched_objects(d, m.up.for_dialect(d).unwrap_or_default());
+                if let Some(c) = customizations.iter().find(|c| tenantry_domain::rollout::collides(&c.kind, &c.object, &touched)) {
+                    s.decision = StepDecision::Customized {
+                        reason: format!("collides with customization #{} ({} `{}`): resolve it, then apply again", c.id, c.kind, c.object),
+                    };
                 }
             }
             out.push(TenantPlan { slug: t.slug, template, from_version: from.to_string(), to_version: target.to_string(), steps });
@@ -171,6 +187,7 @@ impl Engine {
                 let (status, notes) = match &s.decision {
                     StepDecision::Apply => ("pending", None),
                     StepDecision::Skip { reason } => ("skipped", Some(reason.clone())),
+                    StepDecision::Customized { reason } => ("customized", Some(reason.clone())),
                 };
                 steps.push(NewStep { tenant_id: tenant.id.clone(), migration_id: *mid, status: status.into(), notes });
             }

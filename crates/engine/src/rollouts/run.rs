@@ -110,7 +110,7 @@ impl Engine {
         }
         for (slug, rows) in by_tenant {
             let unfinished = rows.iter().any(|r| {
-                matches!(r.status.as_str(), "pending" | "running" | "failed")
+                matches!(r.status.as_str(), "pending" | "running" | "failed" | "customized")
                     || (r.status == "skipped" && r.notes.as_deref().is_some_and(|n| n.starts_with(super::BLOCKED) || n.starts_with(AFTER_FAILURE)))
             });
             if unfinished {

@@ -4,6 +4,8 @@
 //!
 //! `cargo run --release -p tenantry-bench -- provision --tenants 20`
 
+mod rollout;
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,16 @@ struct Args {
 
 #[derive(clap::Subcommand)]
 enum What {
+    /// Tenants per second of one migration rolled out to a fleet
+    Rollout {
+        #[arg(long, default_value_t = 1000)]
+        tenants: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// mysql, postgres (default: both)
+        #[arg(long, value_delimiter = ',')]
+        dialects: Vec<String>,
+    },
     /// Per-tenant provisioning time of the political_party template
     Provision {
         #[arg(long, default_value_t = 20)]
@@ -49,6 +61,7 @@ async fn main() -> Result<()> {
     }
     match args.what {
         What::Provision { tenants, dialects } => provision(tenants, dialects).await,
+        What::Rollout { tenants, concurrency, dialects } => rollout::run(tenants, concurrency, dialects).await,
     }
 }
 

@@ -152,6 +152,13 @@ fn a_conflicting_tenant_fails_alone_and_the_threshold_halts() {
             std::fs::write(&file, "ALTER TABLE people ADD COLUMN phone VARCHAR(30) NULL;\n").unwrap();
             tenantry_testkit::client::run_file(&target, &db, &file).unwrap();
         });
+        // `plan` predicts it from the live schema.
+        let plan = w.run(&["--json", "migrate", "plan", "--tenants", &slugs.join(",")]).ok().json();
+        for p in plan.as_array().unwrap() {
+            let expected = if p["slug"] == slugs[1].as_str() { "would_fail" } else { "apply" };
+            assert_eq!(p["steps"][0]["action"], expected, "{server}: {p}");
+        }
+        assert!(plan.to_string().contains("column `people.phone`"), "{plan}");
         let r = w.run(&["--json", "migrate", "apply", "--tenants", &slugs.join(","), "--max-failures", "1"]).ok().json();
         assert_eq!((r["applied"].as_i64(), r["failed"].as_i64()), (Some(3), Some(1)), "{server}: {r}");
         assert_eq!(r["status"], "completed_with_failures");

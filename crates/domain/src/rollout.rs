@@ -13,6 +13,8 @@ pub enum StepDecision {
     Skip { reason: String },
     /// The migration touches an object the tenant customized: not run blindly.
     Customized { reason: String },
+    /// `plan` only: the live database already has an object the migration creates.
+    WouldFail { reason: String },
 }
 
 /// One migration in a tenant's chain.
@@ -84,6 +86,8 @@ pub fn plan_tenant(bundle: &TemplateBundle, tenant: &TenantState, target: &Versi
 pub struct Touched {
     pub kind: &'static str,
     pub name: String,
+    /// The statement creates it (so it must not exist yet).
+    pub creates: bool,
 }
 
 fn last_name(n: &sqlparser::ast::ObjectName) -> String {
@@ -95,20 +99,24 @@ pub fn touched_objects(dialect: crate::Dialect, script: &str) -> Vec<Touched> {
     use sqlparser::ast::{AlterTableOperation as Op, ObjectType, Statement};
     let mut out = std::collections::BTreeSet::new();
     let parser_dialect = crate::sql::parser_dialect(dialect);
-    let t = |kind: &'static str, name: String| Touched { kind, name };
+    let t = |kind: &'static str, name: String| Touched { kind, name, creates: false };
+    let new = |kind: &'static str, name: String| Touched { kind, name, creates: true };
     for st in crate::sql::split_script(dialect, script).unwrap_or_default() {
         let Ok(statements) = sqlparser::parser::Parser::parse_sql(parser_dialect.as_ref(), &st.sql) else { continue };
         for s in statements {
             match s {
                 Statement::CreateTable(ct) => {
-                    out.insert(t("table", last_name(&ct.name)));
+                    out.insert(new("table", last_name(&ct.name)));
                 }
                 Statement::AlterTable(at) => {
                     let table = last_name(&at.name);
                     out.insert(t("table", table.clone()));
                     for op in &at.operations {
+                        if let Op::AddColumn { column_def, .. } = op {
+                            out.insert(new("column", format!("{table}.{}", column_def.name.value)));
+                            continue;
+                        }
                         let cols: Vec<String> = match op {
-                            Op::AddColumn { column_def, .. } => vec![column_def.name.value.clone()],
                             Op::DropColumn { column_names, .. } => column_names.iter().map(|c| c.value.clone()).collect(),
                             Op::RenameColumn { old_column_name, new_column_name } => vec![old_column_name.value.clone(), new_column_name.value.clone()],
                             Op::ChangeColumn { old_name, new_name, .. } => vec![old_name.value.clone(), new_name.value.clone()],
@@ -123,12 +131,12 @@ pub fn touched_objects(dialect: crate::Dialect, script: &str) -> Vec<Touched> {
                 }
                 Statement::CreateIndex(ci) => {
                     if let Some(n) = &ci.name {
-                        out.insert(t("index", last_name(n)));
+                        out.insert(new("index", last_name(n)));
                     }
                     out.insert(t("table", last_name(&ci.table_name)));
                 }
                 Statement::CreateView(cv) => {
-                    out.insert(t("view", last_name(&cv.name)));
+                    out.insert(new("view", last_name(&cv.name)));
                 }
                 Statement::Drop { object_type, names, .. } => {
                     let kind = match object_type {
@@ -223,7 +231,7 @@ mod tests {
         let plan = plan_tenant(&b, &TenantState { slug: "other", version: &v("1.0.0"), modules: &core }, &v("1.3.0"));
         let d: Vec<(&str, String)> = plan
             .iter()
-            .map(|p| (p.migration.as_str(), match &p.decision { StepDecision::Apply => "apply".to_string(), StepDecision::Skip { reason } | StepDecision::Customized { reason } => reason.clone() }))
+            .map(|p| (p.migration.as_str(), match &p.decision { StepDecision::Apply => "apply".to_string(), StepDecision::Skip { reason } | StepDecision::Customized { reason } | StepDecision::WouldFail { reason } => reason.clone() }))
             .collect();
         assert_eq!(d[0], ("0002_a", "apply".to_string()));
         assert_eq!(d[1], ("0003_b", "module `extra` is not installed".to_string()));

@@ -67,6 +67,10 @@ pub trait TenantDriver: Send + Sync {
     async fn drop_database(&self, db: &DatabaseName) -> Result<(), DriverError>;
     /// Databases on the server whose names start with `prefix`, sorted.
     async fn list_databases(&self, prefix: &str) -> Result<Vec<String>, DriverError>;
+    /// A session on `db`, for several operations on one connection (a rollout step:
+    /// read the ledger, introspect, apply). It counts against the server's limit.
+    async fn session(&self, db: &DatabaseName) -> Result<Box<dyn TenantSession>, DriverError>;
+
     /// Runs a script in `db`. On PostgreSQL and SQLite it runs in one transaction and
     /// a failure leaves nothing behind; MySQL commits DDL as it goes.
     async fn execute_script(&self, db: &DatabaseName, script: &str) -> Result<ScriptRun, DriverError> {
@@ -78,12 +82,27 @@ pub trait TenantDriver: Send + Sync {
     /// Runs several scripts in one session (and on PostgreSQL and SQLite one
     /// transaction): the whole build of a tenant in one round of connection setup and
     /// one commit. A failure names the script by its index in [`DriverError::Batch`].
-    async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError>;
+    async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        let mut s = self.session(db).await?;
+        let r = s.execute_batch(scripts).await;
+        s.close().await;
+        r
+    }
     /// Runs one of tenantry's own constant queries returning (text, nullable text)
     /// rows in `db`: how the tenant-side metadata and ledger are read.
-    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError>;
+    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
+        let mut s = self.session(db).await?;
+        let r = s.read_pairs(sql).await;
+        s.close().await;
+        r
+    }
     /// Reads `db`'s schema into the canonical model.
-    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError>;
+    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
+        let mut s = self.session(db).await?;
+        let r = s.introspect().await;
+        s.close().await;
+        r
+    }
     /// Closes pooled connections.
     async fn close(&self);
 
@@ -133,6 +152,24 @@ pub trait TenantDriver: Send + Sync {
         self.create_database(&probe).await?;
         self.drop_database(&probe).await
     }
+}
+
+/// One connection to one tenant database.
+#[async_trait]
+pub trait TenantSession: Send {
+    /// See [`TenantDriver::execute_batch`].
+    async fn execute_batch(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError>;
+    /// See [`TenantDriver::read_pairs`].
+    async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError>;
+    /// See [`TenantDriver::introspect`].
+    async fn introspect(&mut self) -> Result<Schema, DriverError>;
+    /// Ends the session (dropping it also releases its slot).
+    async fn close(self: Box<Self>);
+}
+
+/// Maps a sqlx error of a session operation.
+pub(crate) fn session_err(server: &str, action: String) -> impl FnOnce(sqlx::Error) -> DriverError + '_ {
+    move |source| DriverError::Server { server: server.to_string(), action, source }
 }
 
 /// Opens a driver for the server at `url`, named `server` in errors and logs.

@@ -3,7 +3,7 @@
 //! connections (MariaDB's default limit is 151 for the whole server).
 
 use crate::error::db_message;
-use crate::{run_batch, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_batch, session_err, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver, TenantSession};
 use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
@@ -51,7 +51,7 @@ impl MysqlDriver {
     }
 
     /// A session switched to `db`.
-    async fn session(&self, db: &DatabaseName) -> Result<PoolConnection<MySql>, DriverError> {
+    async fn use_db(&self, db: &DatabaseName) -> Result<PoolConnection<MySql>, DriverError> {
         let mut conn = self.pool.acquire().await.map_err(self.err("getting a connection"))?;
         let use_db = format!("USE {}", D.quote(db.as_str()));
         if let Err(e) = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&use_db)).await {
@@ -120,29 +120,9 @@ impl TenantDriver for MysqlDriver {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
-        let mut conn = self.session(db).await?;
-        Ok(run_batch!(conn, D, &self.server, db, scripts))
-    }
-
-    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
-        let mut conn = self.session(db).await?;
-        let rows = sqlx::query_as::<_, (String, Option<String>)>(sql).fetch_all(&mut *conn).await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("reading tenantry's metadata in `{db}`"),
-            source,
-        });
-        rows
-    }
-
-    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
-        if !self.database_exists(db).await? {
-            return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });
-        }
-        let mut conn = self.pool.acquire().await.map_err(self.err("getting a connection"))?;
-        tenantry_schema::introspect::mysql::introspect(&mut conn, db.as_str()).await.map_err(|source| {
-            DriverError::Introspect { server: self.server.clone(), database: db.to_string(), source }
-        })
+    async fn session(&self, db: &DatabaseName) -> Result<Box<dyn TenantSession>, DriverError> {
+        let conn = self.use_db(db).await?;
+        Ok(Box::new(MysqlSession { conn, server: self.server.clone(), db: db.clone() }))
     }
 
     async fn close(&self) {
@@ -211,4 +191,30 @@ impl TenantDriver for MysqlDriver {
         // No RENAME DATABASE, and RENAME TABLE cannot move views or triggers.
         Ok(false)
     }
+}
+
+/// A pooled connection switched to one tenant database.
+struct MysqlSession {
+    conn: PoolConnection<MySql>,
+    server: String,
+    db: DatabaseName,
+}
+
+#[async_trait]
+impl TenantSession for MysqlSession {
+    async fn execute_batch(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        Ok(run_batch!(self.conn, D, &self.server, &self.db, scripts))
+    }
+
+    async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
+        sqlx::query_as(sql).fetch_all(&mut *self.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
+    }
+
+    async fn introspect(&mut self) -> Result<Schema, DriverError> {
+        tenantry_schema::introspect::mysql::introspect(&mut self.conn, self.db.as_str())
+            .await
+            .map_err(|source| DriverError::Introspect { server: self.server.clone(), database: self.db.to_string(), source })
+    }
+
+    async fn close(self: Box<Self>) {}
 }

@@ -2,21 +2,51 @@
 //! a session opened on the tenant database for each script or introspection (a
 //! PostgreSQL session is bound to one database). Sessions run with `jit = off`.
 
-use crate::{run_batch, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_batch, session_err, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver, TenantSession};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use std::time::Duration;
 use tenantry_domain::{DatabaseName, Dialect, LoginName, Password};
 use tenantry_schema::Schema;
 
 const D: Dialect = Dialect::Postgres;
 
+/// A session on one tenant database, holding its connection slot until dropped.
+struct Session {
+    conn: PgConnection,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for Session {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}
+
+impl Session {
+    async fn close(self) -> Result<(), sqlx::Error> {
+        self.conn.close().await
+    }
+}
+
 pub struct PostgresDriver {
     server: String,
     options: PgConnectOptions,
     admin: PgPool,
+    /// Tenant sessions open at once: with the one admin connection, never more than
+    /// the server's limit.
+    sessions: Arc<Semaphore>,
     host: Option<String>,
     port: Option<u16>,
 }
@@ -36,11 +66,12 @@ impl PostgresDriver {
         let probe = probe.map_err(|source| DriverError::Unreachable { server: server.into(), url: url.redacted(), source })?;
         let _ = probe.close().await;
         let admin = PgPoolOptions::new()
-            .max_connections(limits.max_connections.clamp(1, 4))
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(15))
             .idle_timeout(Duration::from_secs(60))
             .connect_lazy_with(admin_options);
-        Ok(PostgresDriver { server: server.into(), options, admin, host: url.host(), port: url.port() })
+        let sessions = Arc::new(Semaphore::new(limits.max_connections.saturating_sub(1).max(1) as usize));
+        Ok(PostgresDriver { server: server.into(), options, admin, sessions, host: url.host(), port: url.port() })
     }
 
     fn err(&self, action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DriverError + '_ {
@@ -48,9 +79,14 @@ impl PostgresDriver {
         move |source| DriverError::Server { server: self.server.clone(), action, source }
     }
 
-    async fn session(&self, db: &DatabaseName) -> Result<PgConnection, DriverError> {
+    async fn connect_db(&self, db: &DatabaseName) -> Result<Session, DriverError> {
+        let permit = self.sessions.clone().acquire_owned().await.map_err(|_| DriverError::Server {
+            server: self.server.clone(),
+            action: "waiting for a connection slot".into(),
+            source: sqlx::Error::PoolClosed,
+        })?;
         match self.options.clone().database(db.as_str()).connect().await {
-            Ok(c) => Ok(c),
+            Ok(conn) => Ok(Session { conn, _permit: permit }),
             // 3D000: invalid_catalog_name
             Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("3D000") => {
                 Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() })
@@ -114,41 +150,9 @@ impl TenantDriver for PostgresDriver {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
-        let mut conn = self.session(db).await?;
-        let mut tx = conn.begin().await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("starting a transaction in `{db}`"),
-            source,
-        })?;
-        let run = run_batch!(tx, D, &self.server, db, scripts);
-        tx.commit().await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("committing in `{db}`"),
-            source,
-        })?;
-        let _ = conn.close().await;
-        Ok(run)
-    }
-
-    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
-        let mut conn = self.session(db).await?;
-        let rows = sqlx::query_as::<_, (String, Option<String>)>(sql).fetch_all(&mut conn).await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("reading tenantry's metadata in `{db}`"),
-            source,
-        });
-        let _ = conn.close().await;
-        rows
-    }
-
-    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
-        let mut conn = self.session(db).await?;
-        let schema = tenantry_schema::introspect::postgres::introspect(&mut conn).await.map_err(|source| {
-            DriverError::Introspect { server: self.server.clone(), database: db.to_string(), source }
-        });
-        let _ = conn.close().await;
-        schema
+    async fn session(&self, db: &DatabaseName) -> Result<Box<dyn TenantSession>, DriverError> {
+        let conn = self.connect_db(db).await?;
+        Ok(Box::new(PgSession { conn, server: self.server.clone(), db: db.clone() }))
     }
 
     async fn close(&self) {
@@ -258,5 +262,37 @@ impl TenantDriver for PostgresDriver {
             }
             Err(e) => Err(self.err(format!("renaming `{from}` to `{to}`"))(e)),
         }
+    }
+}
+
+/// A connection to one tenant database, holding its slot.
+struct PgSession {
+    conn: Session,
+    server: String,
+    db: DatabaseName,
+}
+
+#[async_trait]
+impl TenantSession for PgSession {
+    async fn execute_batch(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        let (server, db) = (self.server.clone(), self.db.clone());
+        let mut tx = self.conn.conn.begin().await.map_err(session_err(&server, format!("starting a transaction in `{db}`")))?;
+        let run = run_batch!(tx, D, &server, &db, scripts);
+        tx.commit().await.map_err(session_err(&server, format!("committing in `{db}`")))?;
+        Ok(run)
+    }
+
+    async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
+        sqlx::query_as(sql).fetch_all(&mut self.conn.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
+    }
+
+    async fn introspect(&mut self) -> Result<Schema, DriverError> {
+        tenantry_schema::introspect::postgres::introspect(&mut self.conn.conn)
+            .await
+            .map_err(|source| DriverError::Introspect { server: self.server.clone(), database: self.db.to_string(), source })
+    }
+
+    async fn close(self: Box<Self>) {
+        let _ = self.conn.close().await;
     }
 }

@@ -1,6 +1,6 @@
 //! SQLite: a server is a directory, a database is the file `<name>.db` in it.
 
-use crate::{run_batch, DriverError, Location, ScriptRun, ServerUrl, TenantDriver};
+use crate::{run_batch, session_err, DriverError, Location, ScriptRun, ServerUrl, TenantDriver, TenantSession};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -37,7 +37,7 @@ impl SqliteDriver {
         move |source| DriverError::Io { action, path, source }
     }
 
-    async fn session(&self, db: &DatabaseName) -> Result<SqliteConnection, DriverError> {
+    async fn connect_db(&self, db: &DatabaseName) -> Result<SqliteConnection, DriverError> {
         let path = self.path(db);
         if !path.exists() {
             return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });
@@ -117,41 +117,9 @@ impl TenantDriver for SqliteDriver {
         Ok(names)
     }
 
-    async fn execute_batch(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
-        let mut conn = self.session(db).await?;
-        let mut tx = conn.begin().await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("starting a transaction in `{db}`"),
-            source,
-        })?;
-        let run = run_batch!(tx, D, &self.server, db, scripts);
-        tx.commit().await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("committing in `{db}`"),
-            source,
-        })?;
-        let _ = conn.close().await;
-        Ok(run)
-    }
-
-    async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
-        let mut conn = self.session(db).await?;
-        let rows = sqlx::query_as::<_, (String, Option<String>)>(sql).fetch_all(&mut conn).await.map_err(|source| DriverError::Server {
-            server: self.server.clone(),
-            action: format!("reading tenantry's metadata in `{db}`"),
-            source,
-        });
-        let _ = conn.close().await;
-        rows
-    }
-
-    async fn introspect(&self, db: &DatabaseName) -> Result<Schema, DriverError> {
-        let mut conn = self.session(db).await?;
-        let schema = tenantry_schema::introspect::sqlite::introspect(&mut conn).await.map_err(|source| {
-            DriverError::Introspect { server: self.server.clone(), database: db.to_string(), source }
-        });
-        let _ = conn.close().await;
-        schema
+    async fn session(&self, db: &DatabaseName) -> Result<Box<dyn TenantSession>, DriverError> {
+        let conn = self.connect_db(db).await?;
+        Ok(Box::new(SqliteSession { conn, server: self.server.clone(), db: db.clone() }))
     }
 
     async fn close(&self) {}
@@ -218,5 +186,37 @@ impl TenantDriver for SqliteDriver {
         }
         std::fs::remove_file(&a).map_err(self.io("renaming the database file", &a))?;
         Ok(true)
+    }
+}
+
+/// An open database file.
+struct SqliteSession {
+    conn: SqliteConnection,
+    server: String,
+    db: DatabaseName,
+}
+
+#[async_trait]
+impl TenantSession for SqliteSession {
+    async fn execute_batch(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        let (server, db) = (self.server.clone(), self.db.clone());
+        let mut tx = self.conn.begin().await.map_err(session_err(&server, format!("starting a transaction in `{db}`")))?;
+        let run = run_batch!(tx, D, &server, &db, scripts);
+        tx.commit().await.map_err(session_err(&server, format!("committing in `{db}`")))?;
+        Ok(run)
+    }
+
+    async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
+        sqlx::query_as(sql).fetch_all(&mut self.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
+    }
+
+    async fn introspect(&mut self) -> Result<Schema, DriverError> {
+        tenantry_schema::introspect::sqlite::introspect(&mut self.conn)
+            .await
+            .map_err(|source| DriverError::Introspect { server: self.server.clone(), database: self.db.to_string(), source })
+    }
+
+    async fn close(self: Box<Self>) {
+        let _ = self.conn.close().await;
     }
 }

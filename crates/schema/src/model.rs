@@ -36,6 +36,18 @@ impl Schema {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Whether an object of this kind (`table`, `column` as `table.column`, `index`,
+    /// `view`) exists.
+    pub fn has(&self, kind: &str, name: &str) -> bool {
+        match kind {
+            "table" => self.tables.contains_key(name),
+            "column" => name.split_once('.').is_some_and(|(t, c)| self.tables.get(t).is_some_and(|t| t.column(c).is_some())),
+            "index" => self.tables.values().any(|t| t.indexes.contains_key(name)),
+            "view" => self.views.contains_key(name),
+            _ => false,
+        }
+    }
+
     /// The same schema without the named objects (tenantry's own bookkeeping in a
     /// tenant database, for instance).
     pub fn without(mut self, names: &[&str]) -> Schema {

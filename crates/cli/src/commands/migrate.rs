@@ -93,11 +93,15 @@ pub async fn run(engine: &Engine, cmd: MigrateCommand, json: bool) -> anyhow::Re
             }
             for p in &plans {
                 println!("{} ({} {} → {}): {} to apply", p.slug, p.template, p.from_version, p.to_version, p.applies());
+                if let Some(w) = &p.warning {
+                    println!("  warning: {w}");
+                }
                 for s in &p.steps {
                     match &s.decision {
                         StepDecision::Apply => println!("  apply {} → {}", s.migration, s.version),
                         StepDecision::Skip { reason } => println!("  skip  {} → {}: {reason}", s.migration, s.version),
                         StepDecision::Customized { reason } => println!("  customized {} → {}: {reason}", s.migration, s.version),
+                        StepDecision::WouldFail { reason } => println!("  WOULD FAIL {} → {}: {reason}", s.migration, s.version),
                     }
                 }
             }

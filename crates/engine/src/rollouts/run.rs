@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tenantry_domain::rollout::affected_tables;
 use tenantry_domain::DatabaseName;
-use tenantry_drivers::TenantDriver;
+use tenantry_drivers::{TenantDriver, TenantSession};
 use tenantry_schema::diff::diff_schemas;
 use tenantry_store::{NewHistory, RolloutRecord, StepRecord, TenantRecord};
 use tokio::sync::Semaphore;
@@ -43,6 +43,8 @@ struct TenantWork {
 
 /// Shared by all tenants of a run.
 struct RunState {
+    /// The newest bundle of every template in the rollout, loaded once.
+    bundles: HashMap<String, Arc<tenantry_domain::template::TemplateBundle>>,
     failures: AtomicUsize,
     halted: AtomicBool,
     max_failures: usize,
@@ -69,7 +71,17 @@ impl Engine {
             .into_iter()
             .map(|s| (s.id, Arc::new(Semaphore::new(s.max_concurrency.clamp(1, 1000) as usize))))
             .collect();
+        let mut loader = Bundles(HashMap::new());
+        let mut bundles = HashMap::new();
+        for w in &work {
+            let t = self.tenant_record(&w.slug).await?;
+            let name = t.template.unwrap_or_default();
+            if !bundles.contains_key(&name) {
+                bundles.insert(name.clone(), loader.get(self, &name).await?.1);
+            }
+        }
         let state = RunState {
+            bundles,
             failures: AtomicUsize::new(0),
             halted: AtomicBool::new(false),
             max_failures: rollout.max_failures.max(0) as usize,
@@ -178,30 +190,48 @@ impl Engine {
         let _permit = slot.acquire().await.map_err(|_| EngineError::Invalid("rollout stopped".into()))?;
         let driver = self.driver(&server).await?;
         let db = DatabaseName::new(tenant.database.as_deref().unwrap_or(""))?;
-        let mut bundles = Bundles(HashMap::new());
-        let (_, bundle) = bundles.get(self, tenant.template.as_deref().unwrap_or("")).await?;
-        let mut applied = 0;
+        let bundle = state.bundles.get(tenant.template.as_deref().unwrap_or("")).cloned().ok_or_else(|| {
+            EngineError::Invalid(format!("tenant `{}` has no template", tenant.slug))
+        })?;
         let mut steps = w.steps.clone();
         steps.sort_by(|a, b| a.migration.cmp(&b.migration));
+        // One session for the whole tenant: a second one while holding it could wait
+        // forever once every slot of the server is taken.
+        let mut session = driver.session(&db).await?;
+        let result = self.run_tenant_steps(&tenant, &steps, session.as_mut(), &driver, &bundle, actor).await;
+        session.close().await;
+        result
+    }
+
+    async fn run_tenant_steps(
+        &self,
+        tenant: &TenantRecord,
+        steps: &[StepRecord],
+        session: &mut dyn TenantSession,
+        driver: &Arc<dyn TenantDriver>,
+        bundle: &tenantry_domain::template::TemplateBundle,
+        actor: &str,
+    ) -> Result<usize, EngineError> {
+        let mut applied = 0;
         // The tenant's own ledger: a step it records was committed, whatever the
         // landlord says (a crash or a lost connection between the two).
-        let ledger: HashMap<String, Option<String>> = driver.read_pairs(&db, meta::READ_META).await?.into_iter().collect();
+        let ledger: HashMap<String, Option<String>> = session.read_pairs(meta::READ_META).await?.into_iter().collect();
         for (i, step) in steps.iter().enumerate() {
             let recorded = ledger.get(&meta::ledger_key(&step.migration)).cloned().flatten();
             let checksum = bundle.migrations.iter().find(|m| m.name == step.migration).map(|m| m.checksum.clone());
             let todo = match step.status.as_str() {
                 "pending" | "running" if recorded.is_some() && recorded == checksum => {
-                    self.confirm_applied(&tenant, step, checksum.as_deref().unwrap_or(""), actor, "confirmed by the tenant's ledger").await?;
+                    self.confirm_applied(tenant, step, checksum.as_deref().unwrap_or(""), actor, "confirmed by the tenant's ledger").await?;
                     false
                 }
                 "pending" => true,
-                "running" => self.settle_running(&tenant, step, &driver, &db, &bundle, actor).await?,
+                "running" => self.settle_running(tenant, step, session, driver, bundle, actor).await?,
                 _ => false,
             };
             if !todo {
                 continue;
             }
-            if let Err(e) = self.apply_step(&tenant, step, &driver, &db, &bundle, actor).await {
+            if let Err(e) = self.apply_step(tenant, step, session, driver.as_ref(), bundle, actor).await {
                 for later in &steps[i + 1..] {
                     if later.status == "pending" {
                         self.landlord.set_step(&later.tenant_id, later.migration_id, "skipped", Some(&format!("{AFTER_FAILURE}: {}", step.migration)), None).await?;
@@ -218,8 +248,8 @@ impl Engine {
         &self,
         tenant: &TenantRecord,
         step: &StepRecord,
-        driver: &Arc<dyn TenantDriver>,
-        db: &DatabaseName,
+        session: &mut dyn TenantSession,
+        driver: &dyn TenantDriver,
         bundle: &tenantry_domain::template::TemplateBundle,
         actor: &str,
     ) -> Result<(), EngineError> {
@@ -230,7 +260,7 @@ impl Engine {
         let up = m.up.for_dialect(dialect).unwrap_or_default();
         let affected = affected_tables(dialect, up);
         self.landlord.set_step(&step.tenant_id, step.migration_id, "running", None, None).await?;
-        let before = match driver.introspect(db).await {
+        let before = match session.introspect().await {
             Ok(b) => b,
             Err(e) => {
                 // Nothing ran yet: a plain failure, retried as a whole.
@@ -243,7 +273,7 @@ impl Engine {
             before.tables.iter().filter(|(name, _)| affected.contains(name)).collect();
         let ledger = meta::ledger_apply(&m.name, &m.checksum, &step.version)?;
         let started = Instant::now();
-        let result = driver.execute_batch(db, &[up, &ledger]).await;
+        let result = session.execute_batch(&[up, &ledger]).await;
         let ms = started.elapsed().as_millis() as i64;
         let history = |status: &str, notes: Option<String>| NewHistory {
             tenant_id: tenant.id.clone(),
@@ -296,8 +326,8 @@ impl Engine {
         &self,
         tenant: &TenantRecord,
         step: &StepRecord,
+        session: &mut dyn TenantSession,
         driver: &Arc<dyn TenantDriver>,
-        db: &DatabaseName,
         bundle: &tenantry_domain::template::TemplateBundle,
         actor: &str,
     ) -> Result<bool, EngineError> {
@@ -308,13 +338,13 @@ impl Engine {
             return Ok(true); // the transaction never committed: nothing happened
         }
         let t = self.template_record(tenant.template.as_deref().unwrap_or("")).await?;
-        let live = driver.introspect(db).await?.without(crate::tenants::OWN_OBJECTS);
+        let live = session.introspect().await?.without(crate::tenants::OWN_OBJECTS);
         let after_v = self.version_record(&t, Some(&step.version)).await?;
         let after_b = self.bundle_for(&t, &after_v).await?;
         let (after, _) = self.snapshot_for(&t, &after_v, &after_b, driver.dialect(), &tenant.modules).await?;
         if diff_schemas(&after, &live).is_empty() {
             let ledger = meta::ledger_apply(&step.migration, &checksum, &step.version)?;
-            driver.execute_script(db, &ledger).await?;
+            session.execute_batch(&[&ledger]).await?;
             self.confirm_applied(tenant, step, &checksum, actor, "confirmed by introspection").await?;
             return Ok(false);
         }

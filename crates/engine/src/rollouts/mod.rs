@@ -44,6 +44,8 @@ impl Default for MigrateRequest {
 /// What would happen to one tenant.
 #[derive(Debug, Clone, Serialize)]
 pub struct TenantPlan {
+    #[serde(skip)]
+    pub tenant_id: String,
     pub slug: String,
     pub template: String,
     pub from_version: String,
@@ -196,7 +198,7 @@ impl Engine {
                     };
                 }
             }
-            out.push(TenantPlan { slug: t.slug, template, from_version: from.to_string(), to_version: target.to_string(), steps, warning: None });
+            out.push(TenantPlan { tenant_id: t.id, slug: t.slug, template, from_version: from.to_string(), to_version: target.to_string(), steps, warning: None });
         }
         Ok(out)
     }
@@ -209,7 +211,6 @@ impl Engine {
         // Without the live checks of `plan`: a real conflict fails its step with the
         // server's own error.
         let plans = self.plan_tenants(req).await?;
-        let tenants = self.selected_tenants(req).await?;
         let mut ids: HashMap<String, HashMap<String, i64>> = HashMap::new();
         let mut steps = Vec::new();
         for p in &plans {
@@ -217,7 +218,6 @@ impl Engine {
                 let t = self.template_record(&p.template).await?;
                 ids.insert(p.template.clone(), self.landlord.migration_ids(t.id).await?);
             }
-            let tenant = tenants.iter().find(|t| t.slug == p.slug).ok_or_else(|| EngineError::Invalid(format!("tenant `{}` vanished", p.slug)))?;
             for s in &p.steps {
                 let Some(mid) = ids[&p.template].get(&s.migration) else { continue };
                 let (status, notes) = match &s.decision {
@@ -226,7 +226,7 @@ impl Engine {
                     StepDecision::Customized { reason } => ("customized", Some(reason.clone())),
                     StepDecision::WouldFail { .. } => ("pending", None),
                 };
-                steps.push(NewStep { tenant_id: tenant.id.clone(), migration_id: *mid, status: status.into(), notes });
+                steps.push(NewStep { tenant_id: p.tenant_id.clone(), migration_id: *mid, status: status.into(), notes });
             }
         }
         let template_id = match &req.template {

@@ -163,6 +163,8 @@ pub trait TenantSession: Send {
     async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError>;
     /// See [`TenantDriver::introspect`].
     async fn introspect(&mut self) -> Result<Schema, DriverError>;
+    /// Only the named tables (columns, keys, indexes, checks): a rollback snapshot.
+    async fn introspect_tables(&mut self, tables: &[String]) -> Result<Schema, DriverError>;
     /// Ends the session (dropping it also releases its slot).
     async fn close(self: Box<Self>);
 }

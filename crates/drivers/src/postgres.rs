@@ -286,6 +286,12 @@ impl TenantSession for PgSession {
         sqlx::query_as(sql).fetch_all(&mut self.conn.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
     }
 
+    async fn introspect_tables(&mut self, tables: &[String]) -> Result<Schema, DriverError> {
+        tenantry_schema::introspect::postgres::introspect_tables(&mut self.conn.conn, tables)
+            .await
+            .map_err(|source| DriverError::Introspect { server: self.server.clone(), database: self.db.to_string(), source })
+    }
+
     async fn introspect(&mut self) -> Result<Schema, DriverError> {
         tenantry_schema::introspect::postgres::introspect(&mut self.conn.conn)
             .await

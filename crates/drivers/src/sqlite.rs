@@ -210,6 +210,12 @@ impl TenantSession for SqliteSession {
         sqlx::query_as(sql).fetch_all(&mut self.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
     }
 
+    async fn introspect_tables(&mut self, tables: &[String]) -> Result<Schema, DriverError> {
+        tenantry_schema::introspect::sqlite::introspect_tables(&mut self.conn, tables)
+            .await
+            .map_err(|source| DriverError::Introspect { server: self.server.clone(), database: self.db.to_string(), source })
+    }
+
     async fn introspect(&mut self) -> Result<Schema, DriverError> {
         tenantry_schema::introspect::sqlite::introspect(&mut self.conn)
             .await

@@ -187,3 +187,21 @@ async fn scripts_with_bodies_run_on_each_engine() {
         }
     }
 }
+
+#[tokio::test]
+async fn introspecting_some_tables_equals_the_full_read_of_them() {
+    for target in Target::all().await {
+        let db = ScratchDb::create(&target, "some").await;
+        target.driver.execute_script(&db.name, &fixture(target.dialect)).await.unwrap();
+        let full = target.driver.introspect(&db.name).await.unwrap();
+        let wanted = vec!["members".to_string(), "ballots".to_string(), "no_such_table".to_string()];
+        let mut session = target.driver.session(&db.name).await.unwrap();
+        let some = session.introspect_tables(&wanted).await.unwrap();
+        session.close().await;
+        assert_eq!(some.tables.keys().collect::<Vec<_>>(), ["ballots", "members"], "{}", target.dialect);
+        for name in ["ballots", "members"] {
+            assert_eq!(some.tables[name], full.tables[name], "{}: {name}", target.dialect);
+        }
+        assert!(some.views.is_empty() && some.triggers.is_empty());
+    }
+}

@@ -184,6 +184,7 @@ impl Engine {
 
     /// Runs one tenant's pending steps in order; returns how many were applied.
     async fn run_tenant(&self, w: &TenantWork, state: &RunState, actor: &str) -> Result<usize, EngineError> {
+        let clock = Instant::now();
         let tenant = self.tenant_record(&w.slug).await?;
         let server = self.tenant_server(&tenant).await?;
         let slot = state.server_slots.get(&server.id).cloned().unwrap_or_else(|| Arc::new(Semaphore::new(1)));
@@ -197,9 +198,20 @@ impl Engine {
         steps.sort_by(|a, b| a.migration.cmp(&b.migration));
         // One session for the whole tenant: a second one while holding it could wait
         // forever once every slot of the server is taken.
+        let looked_up = clock.elapsed();
         let mut session = driver.session(&db).await?;
+        let connected = clock.elapsed();
         let result = self.run_tenant_steps(&tenant, &steps, session.as_mut(), &driver, &bundle, actor).await;
+        let ran = clock.elapsed();
         session.close().await;
+        tracing::debug!(
+            tenant = %w.slug,
+            lookup_ms = looked_up.as_secs_f64() * 1e3,
+            connect_ms = (connected - looked_up).as_secs_f64() * 1e3,
+            steps_ms = (ran - connected).as_secs_f64() * 1e3,
+            close_ms = (clock.elapsed() - ran).as_secs_f64() * 1e3,
+            "tenant"
+        );
         result
     }
 
@@ -259,8 +271,10 @@ impl Engine {
         let dialect = driver.dialect();
         let up = m.up.for_dialect(dialect).unwrap_or_default();
         let affected = affected_tables(dialect, up);
+        let clock = Instant::now();
         self.landlord.set_step(&step.tenant_id, step.migration_id, "running", None, None).await?;
-        let before = match session.introspect().await {
+        let marked = clock.elapsed();
+        let before = match session.introspect_tables(&affected).await {
             Ok(b) => b,
             Err(e) => {
                 // Nothing ran yet: a plain failure, retried as a whole.
@@ -269,12 +283,19 @@ impl Engine {
                 return Err(EngineError::Invalid(message));
             }
         };
-        let rollback_snapshot: BTreeMap<&String, &tenantry_schema::Table> =
-            before.tables.iter().filter(|(name, _)| affected.contains(name)).collect();
+        let rollback_snapshot = &before.tables;
         let ledger = meta::ledger_apply(&m.name, &m.checksum, &step.version)?;
+        let introspected = clock.elapsed();
         let started = Instant::now();
         let result = session.execute_batch(&[up, &ledger]).await;
         let ms = started.elapsed().as_millis() as i64;
+        tracing::debug!(
+            tenant = %tenant.slug,
+            mark_ms = marked.as_secs_f64() * 1e3,
+            introspect_ms = (introspected - marked).as_secs_f64() * 1e3,
+            execute_ms = started.elapsed().as_secs_f64() * 1e3,
+            "step"
+        );
         let history = |status: &str, notes: Option<String>| NewHistory {
             tenant_id: tenant.id.clone(),
             migration_name: m.name.clone(),

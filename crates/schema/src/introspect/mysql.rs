@@ -15,13 +15,25 @@ use tenantry_domain::Dialect;
 const D: Dialect = Dialect::Mysql;
 
 pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Schema, IntrospectError> {
+    read(conn, database, None).await
+}
+
+/// Only the named tables, no views, triggers or routines (see the PostgreSQL reader).
+pub async fn introspect_tables(conn: &mut MySqlConnection, database: &str, tables: &[String]) -> Result<Schema, IntrospectError> {
+    read(conn, database, Some(tables.join(","))).await
+}
+
+/// `only`: a comma-separated table list (FIND_IN_SET), or every table.
+async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) -> Result<Schema, IntrospectError> {
     let mut schema = Schema::new(D);
 
     let tables: Vec<(String,)> = sqlx::query_as(
         "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0)",
     )
     .bind(database)
+    .bind(only.clone())
+    .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
     .reading("tables")?;
@@ -33,9 +45,11 @@ pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Sc
     let checks: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
          FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? \
-         ORDER BY TABLE_NAME, CONSTRAINT_NAME",
+         AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) ORDER BY TABLE_NAME, CONSTRAINT_NAME",
     )
     .bind(database)
+    .bind(only.clone())
+    .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
     .reading("check constraints")?;
@@ -44,9 +58,12 @@ pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Sc
     let columns: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
         "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
                 CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR) \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) \
+         ORDER BY TABLE_NAME, ORDINAL_POSITION",
     )
     .bind(database)
+    .bind(only.clone())
+    .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
     .reading("columns")?;
@@ -78,10 +95,12 @@ pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Sc
     let parts: Vec<(String, String, i64, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
         "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), \
                 CAST(COLUMN_NAME AS CHAR), CAST(COLLATION AS CHAR), CAST(SUB_PART AS SIGNED) \
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) \
          ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
     )
     .bind(database)
+    .bind(only.clone())
+    .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
     .reading("indexes")?;
@@ -110,9 +129,12 @@ pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Sc
            ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
           AND r.TABLE_NAME = k.TABLE_NAME \
          WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         AND (? IS NULL OR FIND_IN_SET(k.TABLE_NAME, ?) > 0) \
          ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
     )
     .bind(database)
+    .bind(only.clone())
+    .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
     .reading("foreign keys")?;
@@ -130,6 +152,9 @@ pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Sc
         fk.referenced_columns.push(ref_column);
     }
 
+    if only.is_some() {
+        return Ok(schema);
+    }
     let views: Vec<(String, String)> = sqlx::query_as(
         "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS \
          WHERE TABLE_SCHEMA = ?",

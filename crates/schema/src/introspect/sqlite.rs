@@ -90,6 +90,15 @@ fn trigger_timing_event(sql: &str) -> (String, String) {
 }
 
 pub async fn introspect(conn: &mut SqliteConnection) -> Result<Schema, IntrospectError> {
+    read(conn, None).await
+}
+
+/// Only the named tables, no views or triggers (see the PostgreSQL reader).
+pub async fn introspect_tables(conn: &mut SqliteConnection, tables: &[String]) -> Result<Schema, IntrospectError> {
+    read(conn, Some(tables)).await
+}
+
+async fn read(conn: &mut SqliteConnection, only: Option<&[String]>) -> Result<Schema, IntrospectError> {
     let mut schema = Schema::new(D);
     let objects: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT type, name, tbl_name, sql FROM sqlite_master \
@@ -100,6 +109,9 @@ pub async fn introspect(conn: &mut SqliteConnection) -> Result<Schema, Introspec
     .reading("objects")?;
 
     for (kind, name, table_name, sql) in &objects {
+        if only.is_some_and(|o| kind != "table" || !o.contains(name)) {
+            continue;
+        }
         let sql = sql.clone().unwrap_or_default();
         match kind.as_str() {
             "table" => {

@@ -6,7 +6,7 @@ use common::Workdir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tenantry_domain::Dialect;
-use tenantry_testkit::{mysql_url, postgres_url, proxy::Proxy, unique_name};
+use tenantry_testkit::{mysql_url, postgres_url, proxy::Proxy};
 
 const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
 
@@ -23,10 +23,7 @@ fn fleet() -> Workdir {
 }
 
 fn slug(tag: &str) -> String {
-    let u = unique_name(tag);
-    let tail: String = u.trim_start_matches("tt_").replace('_', "-");
-    let tail = &tail[tail.len().saturating_sub(26)..];
-    format!("r{}", tail.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()))
+    tenantry_testkit::test_slug(tag)
 }
 
 fn cleanup(w: &Workdir) {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tenantry_domain::{DatabaseName, Dialect};
 use tenantry_schema::Schema;
-use tenantry_testkit::{mysql_url, postgres_url, unique_name, Target};
+use tenantry_testkit::{mysql_url, postgres_url, Target};
 
 const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
 
@@ -23,9 +23,10 @@ fn fleet() -> Workdir {
     w
 }
 
-/// Slugs unique across runs, since MariaDB and PostgreSQL are shared.
+/// Slugs unique across runs (MariaDB and PostgreSQL are shared), sweepable after a
+/// killed run.
 fn slug(tag: &str) -> String {
-    unique_name(tag).trim_start_matches("tt_").replace('_', "-").chars().rev().take(28).collect::<String>().chars().rev().collect::<String>().trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string()
+    tenantry_testkit::test_slug(tag)
 }
 
 async fn drop_tenant_dbs(w: &Workdir) {

@@ -33,6 +33,21 @@ pub fn unique_db(tag: &str) -> DatabaseName {
     DatabaseName::new(&unique_name(tag)).expect("unique names are valid")
 }
 
+/// A tenant slug for a test: `t<unix seconds>-<random>-<tag>`, so its database
+/// (`tenant_t<seconds>_…`) and login (`t_t<seconds>_…`) can be swept after a killed
+/// run, like `tt_` databases.
+pub fn test_slug(tag: &str) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let tag: String = tag.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit()).take(12).collect();
+    format!("t{now}-{:06x}-{tag}", rand::random::<u32>() & 0xff_ffff)
+}
+
+/// The creation time in a name made by [`unique_name`] or [`test_slug`], if any.
+fn born(name: &str, prefix: &str) -> Option<u64> {
+    let digits: String = name.strip_prefix(prefix)?.chars().take_while(|c| c.is_ascii_digit()).collect();
+    (digits.len() == 10).then(|| digits.parse().ok()).flatten()
+}
+
 /// One engine a test runs against, with a driver and a scratch directory for SQLite.
 pub struct Target {
     pub dialect: Dialect,
@@ -53,6 +68,7 @@ impl Target {
             }
         };
         let parsed = ServerUrl::parse(&url).expect("test URL parses");
+        sqlx::any::install_default_drivers();
         let driver = match tenantry_drivers::connect(&format!("test-{dialect}"), &parsed, DriverLimits::default()).await {
             Ok(d) => d,
             Err(e) => panic!(
@@ -82,18 +98,49 @@ impl Target {
     }
 }
 
-/// Drops `tt_` databases older than an hour: leftovers of killed runs.
+/// Drops what killed runs left, once older than an hour: `tt_` databases, test
+/// tenants' databases (`tenant_t<time>_…`) and their logins (`t_t<time>_…`).
 pub async fn sweep_leftovers(driver: &dyn TenantDriver) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let Ok(names) = driver.list_databases(PREFIX).await else { return };
-    for name in names {
-        let born = name[PREFIX.len()..].split('_').next().and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
-        if born + 3600 < now {
-            if let Ok(db) = DatabaseName::new(&name) {
-                let _ = driver.drop_database(&db).await;
+    let old = |t: Option<u64>| t.is_some_and(|t| t + 3600 < now);
+    for prefix in [PREFIX, "tenant_t"] {
+        let Ok(names) = driver.list_databases(prefix).await else { continue };
+        for name in names {
+            if old(born(&name, prefix)) {
+                if let Ok(db) = DatabaseName::new(&name) {
+                    let _ = driver.drop_database(&db).await;
+                }
             }
         }
     }
+    sweep_logins(driver, &old).await;
+}
+
+/// Test tenants' logins left by killed runs (their databases are gone or going).
+async fn sweep_logins(driver: &dyn TenantDriver, old: &dyn Fn(Option<u64>) -> bool) {
+    use sqlx::Connection;
+    let url = match driver.dialect() {
+        Dialect::Mysql => mysql_url(),
+        Dialect::Postgres => format!("{}/postgres", postgres_url()),
+        Dialect::Sqlite => return,
+    };
+    let query = match driver.dialect() {
+        Dialect::Mysql => "SELECT CAST(User AS CHAR) FROM mysql.user WHERE User LIKE 't\\_t%'",
+        _ => "SELECT rolname::text FROM pg_roles WHERE rolname LIKE 't\\_t%'",
+    };
+    let Ok(mut conn) = sqlx::AnyConnection::connect(&url).await else { return };
+    let Ok(rows) = sqlx::query_as::<_, (String,)>(query).fetch_all(&mut conn).await else { return };
+    for (name,) in rows {
+        if !old(born(&name, "t_t")) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let drop = match driver.dialect() {
+            Dialect::Mysql => format!("DROP USER IF EXISTS '{name}'@'%'"),
+            _ => format!("DROP ROLE IF EXISTS \"{name}\""),
+        };
+        let _ = sqlx::Executor::execute(&mut conn, sqlx::raw_sql(&drop)).await;
+    }
+    let _ = conn.close().await;
 }
 
 /// A database dropped when the guard goes, also when the test panics.

@@ -21,6 +21,12 @@ def expand(sql, d):
     return sql
 
 def write_sql(folder, kind, sql):
+    """`sql` is one text (tokens expanded per dialect where it has any), or
+    {"mysql": …, "other": …} where MySQL's syntax differs."""
+    if isinstance(sql, dict):
+        open(os.path.join(folder, f"{kind}.sql"), "w").write(textwrap.dedent(sql["other"]).strip() + "\n")
+        open(os.path.join(folder, f"{kind}.mysql.sql"), "w").write(textwrap.dedent(sql["mysql"]).strip() + "\n")
+        return
     sql = textwrap.dedent(sql).strip() + "\n"
     if not any(t in sql for t in TOKENS["mysql"]):
         open(os.path.join(folder, f"{kind}.sql"), "w").write(sql)
@@ -588,20 +594,6 @@ CORPORATE = {
          "down": "ALTER TABLE assets DROP COLUMN value;"},
     ],
 }
-
-def write_sql_variants(folder, kind, sql):
-    """`sql` is a string, or {"mysql": …, "other": …} when MySQL's syntax differs."""
-    if isinstance(sql, dict):
-        open(os.path.join(folder, f"{kind}.sql"), "w").write(textwrap.dedent(sql["other"]).strip() + "\n")
-        open(os.path.join(folder, f"{kind}.mysql.sql"), "w").write(textwrap.dedent(sql["mysql"]).strip() + "\n")
-    else:
-        write_sql(folder, kind, sql)
-
-_orig_write_sql = write_sql
-def write_sql(folder, kind, sql):  # noqa: F811 — accept the dict form everywhere
-    if isinstance(sql, dict):
-        return write_sql_variants(folder, kind, sql)
-    return _orig_write_sql(folder, kind, sql)
 
 if __name__ == "__main__":
     for t in (BASIC, NGO, POLITICAL_PARTY, CORPORATE):

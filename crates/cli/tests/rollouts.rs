@@ -369,3 +369,47 @@ fn a_migration_touching_a_customized_object_is_not_applied_blindly() {
     }
     cleanup(&w);
 }
+
+#[tokio::test]
+async fn a_failing_rollback_changes_nothing_and_says_so() {
+    // A view over the column the down step drops makes DROP COLUMN fail on PostgreSQL
+    // and SQLite (MySQL drops it and breaks the view, so it cannot show this path).
+    let w = fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    for (server, dialect) in [("local", Dialect::Sqlite), ("pg", Dialect::Postgres)] {
+        let s = slug(&format!("rbf{server}"));
+        w.run(&["tenant", "create", &s, "--template", "basic", "--version", "1.0.0", "--server", server]).ok();
+        w.run(&["migrate", "apply", "--tenants", &s, "--to", "1.1.0"]).ok();
+        let db = tenantry_domain::DatabaseName::new(&format!("tenant_{}", s.replace('-', "_"))).unwrap();
+        let target = match dialect {
+            Dialect::Sqlite => tenantry_testkit::Target {
+                dialect,
+                url: format!("sqlite://{}", w.file("data/tenants").display()),
+                driver: tenantry_testkit::Target::new(dialect).await.driver,
+                _dir: None,
+            },
+            _ => tenantry_testkit::Target::new(dialect).await,
+        };
+        let view = w.file("view.sql");
+        std::fs::write(&view, "CREATE VIEW phone_book AS SELECT phone FROM people;\n").unwrap();
+        tenantry_testkit::client::run_file(&target, &db, &view).unwrap();
+        let before = w.run(&["--json", "tenant", "schema", &s]).ok().stdout;
+
+        let run = w.run(&["migrate", "rollback", &s, "--to", "1.0.0"]).fails_with(2);
+        assert!(run.stderr.contains("0002_people_phone") && run.stderr.contains("down.sql"), "{server}: {}", run.stderr);
+        assert_eq!(w.run(&["--json", "tenant", "show", &s]).ok().json()["template_version"], "1.1.0", "{server}: version kept");
+        assert_eq!(w.run(&["--json", "tenant", "schema", &s]).ok().stdout, before, "{server}: the tenant database is untouched");
+        let h = w.run(&["--json", "history", &s]).ok().json();
+        let last = h.as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["migration_type"].as_str(), last["status"].as_str()), (Some("rollback"), Some("failed")), "{server}: {last}");
+        // The step still counts as applied: a later apply has nothing to do.
+        assert_eq!(w.run(&["--json", "migrate", "apply", "--tenants", &s, "--to", "1.1.0"]).ok().json()["applied"], 0);
+
+        // Remove the obstacle: the rollback goes through.
+        std::fs::write(&view, "DROP VIEW phone_book;\n").unwrap();
+        tenantry_testkit::client::run_file(&target, &db, &view).unwrap();
+        w.run(&["migrate", "rollback", &s, "--to", "1.0.0"]).ok();
+        assert_eq!(w.run(&["--json", "tenant", "show", &s]).ok().json()["template_version"], "1.0.0");
+    }
+    cleanup(&w);
+}

@@ -402,17 +402,6 @@ impl Landlord {
             })
             .collect()
     }
-
-    /// Tenants (not deleted) per server, for placement.
-    pub async fn tenant_counts(&self) -> Result<Vec<(i64, i64)>, StoreError> {
-        let rows = self
-            .fetch_all(
-                "SELECT server_id, COUNT(*) AS n FROM tenants WHERE deleted_at IS NULL AND server_id IS NOT NULL GROUP BY server_id",
-                vec![],
-            )
-            .await?;
-        rows.iter().map(|r| Ok((get(r, "server_id")?, get(r, "n")?))).collect()
-    }
 }
 
 /// A `tenant_users` row (the password hash never leaves the store).

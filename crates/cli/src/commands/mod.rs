@@ -14,45 +14,22 @@ use tenantry_engine::{Config, ConfigOverrides, Engine};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = ConfigOverrides { config_file: cli.config.clone(), landlord: cli.landlord.clone() };
-    match cli.command {
-        Command::Init { dir } => init::run(&dir, cli.json).await,
-        Command::Server(cmd) => {
-            let engine = open(&overrides).await?;
-            let result = server::run(&engine, cmd, cli.json).await;
-            engine.close().await;
-            result
-        }
-        Command::Template(cmd) => {
-            let engine = open(&overrides).await?;
-            let result = template::run(&engine, cmd, cli.json).await;
-            engine.close().await;
-            result
-        }
-        Command::Tenant(cmd) => {
-            let engine = open(&overrides).await?;
-            let result = tenant::run(&engine, cmd, cli.json).await;
-            engine.close().await;
-            result
-        }
-        Command::Migrate(cmd) => {
-            let engine = open(&overrides).await?;
-            let result = migrate::run(&engine, cmd, cli.json).await;
-            engine.close().await;
-            result
-        }
-        Command::Pool(cmd) => {
-            let engine = open(&overrides).await?;
-            let result = pool(&engine, cmd, cli.json).await;
-            engine.close().await;
-            result
-        }
-        Command::History { slug } => {
-            let engine = open(&overrides).await?;
-            let result = tenant::history(&engine, &slug, cli.json).await;
-            engine.close().await;
-            result
-        }
+    if let Command::Init { dir } = &cli.command {
+        return init::run(dir, cli.json).await;
     }
+    let engine = open(&overrides).await?;
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Init { .. } => Ok(()),
+        Command::Server(cmd) => server::run(&engine, cmd, json).await,
+        Command::Template(cmd) => template::run(&engine, cmd, json).await,
+        Command::Tenant(cmd) => tenant::run(&engine, cmd, json).await,
+        Command::Migrate(cmd) => migrate::run(&engine, cmd, json).await,
+        Command::Pool(cmd) => pool(&engine, cmd, json).await,
+        Command::History { slug } => tenant::history(&engine, &slug, json).await,
+    };
+    engine.close().await;
+    result
 }
 
 async fn open(overrides: &ConfigOverrides) -> anyhow::Result<Engine> {

@@ -176,18 +176,19 @@ impl Engine {
     async fn sweep_pool_orphans(&self) -> Result<usize, EngineError> {
         let known: std::collections::HashSet<(i64, String)> =
             self.landlord.pool_entries(None).await?.into_iter().map(|e| (e.server_id, e.database_name)).collect();
+        // A tenant being provisioned may hold a pooled database under its claimed name
+        // until activation records it: leave servers with one alone.
+        let busy: std::collections::HashSet<i64> =
+            self.landlord.provisioning_tenants().await?.iter().filter_map(|t| t.server_id).collect();
         let mut dropped = 0;
         for server in self.servers().await? {
+            if busy.contains(&server.id) {
+                continue;
+            }
             let Ok(driver) = self.driver(&server).await else { continue };
             let Ok(names) = driver.list_databases(POOL_PREFIX).await else { continue };
             for n in names {
                 if known.contains(&(server.id, n.clone())) || self.landlord.database_owner(server.id, &n).await?.is_some() {
-                    continue;
-                }
-                // A tenant being provisioned may hold it under its claimed name: those
-                // are renamed or recorded before the claim's transaction ends.
-                let busy = self.landlord.provisioning_tenants().await?.iter().any(|t| t.server_id == Some(server.id));
-                if busy {
                     continue;
                 }
                 driver.drop_database(&DatabaseName::new(&n)?).await?;

@@ -42,6 +42,12 @@ pub enum Command {
     /// Warm pools of ready databases ([[pool]] in tenantry.toml)
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Tenant customizations: request, review, apply
+    #[command(subcommand)]
+    Custom(CustomCommand),
+    /// Schema drift: scan the fleet, explain, accept, repair
+    #[command(subcommand)]
+    Drift(DriftCommand),
     /// A tenant's migration history
     History {
         slug: String,
@@ -276,5 +282,65 @@ pub enum MigrateCommand {
         slug: String,
         #[arg(long)]
         to: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomCommand {
+    /// Ask for a tenant-specific object; its SQL is checked before it is stored
+    Request {
+        slug: String,
+        /// table, column, index, view, function or trigger
+        #[arg(long = "type")]
+        kind: String,
+        /// The object's name (`table.column` for a column)
+        #[arg(long)]
+        name: String,
+        /// File holding the SQL that creates it
+        #[arg(long)]
+        sql: PathBuf,
+    },
+    /// Customizations, oldest first
+    List {
+        /// requested, approved, applied or rejected
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Approve a requested customization
+    Approve { id: i64 },
+    /// Reject a requested or approved customization
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Run an approved customization in its tenant's database
+    Apply { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DriftCommand {
+    /// Compare every tenant's database with its expected schema
+    Scan {
+        #[arg(long)]
+        template: Option<String>,
+        /// Only these tenants (comma-separated slugs)
+        #[arg(long, value_delimiter = ',')]
+        tenants: Vec<String>,
+        /// Tenants read at once (each server's --max-concurrency also applies)
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// One tenant's differences, in words and as data
+    Show { slug: String },
+    /// Record a tenant's extra objects as applied customizations
+    Accept { slug: String },
+    /// Generate (and unless --dry-run, run) the SQL that converges a tenant's database
+    Repair {
+        slug: String,
+        #[arg(long)]
+        dry_run: bool,
     },
 }

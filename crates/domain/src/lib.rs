@@ -9,6 +9,8 @@
 pub mod dialect;
 pub mod ident;
 pub mod sql;
+pub mod customization;
+pub mod drift;
 pub mod template;
 pub mod rollout;
 pub mod template_plan;

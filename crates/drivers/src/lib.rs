@@ -159,6 +159,13 @@ pub trait TenantDriver: Send + Sync {
 pub trait TenantSession: Send {
     /// See [`TenantDriver::execute_batch`].
     async fn execute_batch(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError>;
+    /// Runs a script that rebuilds or retypes tables (a drift repair): like
+    /// `execute_batch`, with referential checks suspended while it runs, where the
+    /// engine needs that to rebuild a referenced table. SQLite verifies every key
+    /// before committing; MySQL re-enables its checks afterwards.
+    async fn execute_schema_change(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        self.execute_batch(scripts).await
+    }
     /// See [`TenantDriver::read_pairs`].
     async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError>;
     /// See [`TenantDriver::introspect`].

@@ -206,6 +206,21 @@ impl TenantSession for MysqlSession {
         Ok(run_batch!(self.conn, D, &self.server, &self.db, scripts))
     }
 
+    async fn execute_schema_change(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        // MySQL refuses to retype a column a foreign key uses while checks are on.
+        let toggle = |on: bool| format!("SET FOREIGN_KEY_CHECKS = {}", on as u8);
+        sqlx::Executor::execute(&mut *self.conn, sqlx::raw_sql(&toggle(false)))
+            .await
+            .map_err(session_err(&self.server, format!("suspending foreign key checks in `{}`", self.db)))?;
+        let run: Result<ScriptRun, DriverError> = async { Ok(run_batch!(self.conn, D, &self.server, &self.db, scripts)) }.await;
+        let restored = sqlx::Executor::execute(&mut *self.conn, sqlx::raw_sql(&toggle(true)))
+            .await
+            .map_err(session_err(&self.server, format!("restoring foreign key checks in `{}`", self.db)));
+        let run = run?;
+        restored?;
+        Ok(run)
+    }
+
     async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
         sqlx::query_as(sql).fetch_all(&mut *self.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
     }

@@ -206,6 +206,42 @@ impl TenantSession for SqliteSession {
         Ok(run)
     }
 
+    async fn execute_schema_change(&mut self, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        // SQLite's table rebuild: enforcement off outside the transaction (it cannot
+        // change inside one), every key checked before commit, enforcement back on.
+        let (server, db) = (self.server.clone(), self.db.clone());
+        sqlx::Executor::execute(&mut self.conn, "PRAGMA foreign_keys = OFF")
+            .await
+            .map_err(session_err(&server, format!("suspending foreign keys in `{db}`")))?;
+        let result = async {
+            let mut tx = self.conn.begin().await.map_err(session_err(&server, format!("starting a transaction in `{db}`")))?;
+            let run = run_batch!(tx, D, &server, &db, scripts);
+            let broken: Vec<(String, i64, String)> = sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(session_err(&server, format!("checking foreign keys in `{db}`")))?;
+            if let Some((table, rowid, parent)) = broken.first() {
+                return Err(DriverError::Server {
+                    server: server.clone(),
+                    action: format!("rebuilding tables in `{db}`"),
+                    source: sqlx::Error::Protocol(format!(
+                        "{} row(s) would break a foreign key (first: {table} rowid {rowid} → {parent}); nothing was changed",
+                        broken.len()
+                    )),
+                });
+            }
+            tx.commit().await.map_err(session_err(&server, format!("committing in `{db}`")))?;
+            Ok(run)
+        }
+        .await;
+        let restored = sqlx::Executor::execute(&mut self.conn, "PRAGMA foreign_keys = ON")
+            .await
+            .map_err(session_err(&server, format!("restoring foreign keys in `{db}`")));
+        let run = result?;
+        restored?;
+        Ok(run)
+    }
+
     async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
         sqlx::query_as(sql).fetch_all(&mut self.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
     }

@@ -6,6 +6,8 @@
 //! `tenantry-drivers`), opened lazily and shared.
 
 pub mod config;
+pub mod customizations;
+pub mod drift;
 mod error;
 mod init;
 pub mod rollouts;
@@ -39,6 +41,8 @@ pub struct Engine {
     snapshots: std::sync::Mutex<HashMap<String, Arc<(tenantry_schema::Schema, serde_json::Value)>>>,
     /// (server, version checksum, modules) whose replay was proven to give the snapshot.
     verified: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Expected schemas (snapshot + customizations) by their key (`drift.rs`).
+    expected: std::sync::Mutex<HashMap<String, Arc<tenantry_schema::Schema>>>,
 }
 
 impl Engine {
@@ -54,6 +58,7 @@ impl Engine {
             bundles: Default::default(),
             snapshots: Default::default(),
             verified: Default::default(),
+            expected: Default::default(),
         };
         // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
         // A server being down must not keep every command from starting.

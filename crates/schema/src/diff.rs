@@ -9,42 +9,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    Missing,
-    Extra,
-    Changed,
-}
+pub use tenantry_domain::drift::{Change, DriftLevel, ObjectKind};
+use tenantry_domain::drift::{grade, DriftFacts};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectKind {
-    Table,
-    Column,
-    PrimaryKey,
-    Index,
-    ForeignKey,
-    Check,
-    View,
-    Trigger,
-    Routine,
-}
-
-impl ObjectKind {
-    fn word(self) -> &'static str {
-        match self {
-            ObjectKind::Table => "table",
-            ObjectKind::Column => "column",
-            ObjectKind::PrimaryKey => "primary key",
-            ObjectKind::Index => "index",
-            ObjectKind::ForeignKey => "foreign key",
-            ObjectKind::Check => "check",
-            ObjectKind::View => "view",
-            ObjectKind::Trigger => "trigger",
-            ObjectKind::Routine => "routine",
-        }
-    }
+/// The level of a list of differences: the highest of them, `none` when empty.
+pub fn drift_level(diffs: &[Difference]) -> DriftLevel {
+    diffs.iter().map(Difference::level).max().unwrap_or(DriftLevel::None)
 }
 
 /// One difference. `expected`/`actual` hold the object as in each schema (absent on
@@ -65,6 +35,16 @@ pub struct Difference {
 }
 
 impl Difference {
+    /// The drift level of this difference (rules: `tenantry_domain::drift`).
+    pub fn level(&self) -> DriftLevel {
+        let get = |k: &str| self.actual.as_ref().and_then(|a| a.get(k));
+        let column_optional = get("nullable").and_then(|v| v.as_bool()).unwrap_or(false)
+            || get("default").is_some_and(|v| !v.is_null())
+            || get("auto_increment").and_then(|v| v.as_bool()).unwrap_or(false);
+        let unique = get("unique").and_then(|v| v.as_bool()).unwrap_or(false);
+        grade(DriftFacts { change: self.change, object: self.object, fields: &self.fields, column_optional, unique })
+    }
+
     /// `members.notes` or `members` or `active_members`.
     pub fn path(&self) -> String {
         match &self.table {

@@ -8,6 +8,7 @@
 //! `introspect` module reading that engine's catalog; nothing else here knows about
 //! catalogs.
 
+pub mod ddl;
 pub mod diff;
 pub mod introspect;
 pub mod model;

@@ -6,7 +6,10 @@ use sha2::{Digest, Sha256};
 use sqlx::{Acquire, AnyConnection};
 
 /// (version, name, DDL template). Append only: a released migration never changes.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "landlord", include_str!("migrations/0001_landlord.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "landlord", include_str!("migrations/0001_landlord.sql")),
+    (2, "drift", include_str!("migrations/0002_drift.sql")),
+];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS tenantry_landlord_migrations (\
     version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, \

@@ -264,24 +264,7 @@ impl Landlord {
         .execute(&mut *tx)
         .await
         .map_err(err("finish step: row"))?;
-        sqlx::query(&self.sql(
-            "INSERT INTO tenant_migrations_history (tenant_id, migration_name, migration_type, applied_at, applied_by, status, \
-             checksum, execution_time_ms, rollback_snapshot, affected_tables, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ))
-        .bind(&history.tenant_id)
-        .bind(&history.migration_name)
-        .bind(&history.migration_type)
-        .bind(&now)
-        .bind(&history.applied_by)
-        .bind(&history.status)
-        .bind(history.checksum.clone())
-        .bind(history.execution_time_ms)
-        .bind(history.rollback_snapshot.to_string())
-        .bind(serde_json::json!(history.affected_tables).to_string())
-        .bind(history.notes.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(err("finish step: history"))?;
+        self.insert_history(&mut tx, history, &now).await?;
         if let Some(v) = version {
             sqlx::query(&self.sql("UPDATE tenants SET template_version = ?, last_schema_sync = ?, updated_at = ? WHERE id = ?"))
                 .bind(v)
@@ -297,6 +280,34 @@ impl Landlord {
     }
 
     /// A tenant's rows in `tenant_applied_migrations`: (migration name, checksum, status).
+    /// Writes one history row inside a transaction.
+    pub(crate) async fn insert_history(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        history: &NewHistory,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&self.sql(
+            "INSERT INTO tenant_migrations_history (tenant_id, migration_name, migration_type, applied_at, applied_by, status, \
+             checksum, execution_time_ms, rollback_snapshot, affected_tables, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(&history.tenant_id)
+        .bind(&history.migration_name)
+        .bind(&history.migration_type)
+        .bind(now)
+        .bind(&history.applied_by)
+        .bind(&history.status)
+        .bind(history.checksum.clone())
+        .bind(history.execution_time_ms)
+        .bind(history.rollback_snapshot.to_string())
+        .bind(serde_json::json!(history.affected_tables).to_string())
+        .bind(history.notes.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::query("history row"))?;
+        Ok(())
+    }
+
     pub async fn tenant_migrations(&self, tenant_id: &str) -> Result<Vec<(String, Option<String>, String, i64)>, StoreError> {
         let rows = self
             .fetch_all(

@@ -1,71 +1,13 @@
 use crate::cli::{MigrateCommand, Selection};
 use crate::output;
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use super::progress::{actor, reporter};
 use tenantry_domain::rollout::StepDecision;
-use tenantry_engine::rollouts::{MigrateRequest, Progress};
+use tenantry_engine::rollouts::MigrateRequest;
 use tenantry_engine::Engine;
 use tenantry_store::RolloutRecord;
 
-fn actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
-}
-
 fn request(s: Selection) -> MigrateRequest {
     MigrateRequest { template: s.template, to: s.to, tenants: s.tenants, actor: actor(), ..Default::default() }
-}
-
-/// A bar with done/total, failures, rate and ETA on a terminal; one line per tenant
-/// elsewhere (logs, CI); nothing with --json (stdout carries the JSON).
-enum Reporter {
-    Bar(ProgressBar, std::sync::atomic::AtomicUsize),
-    Lines,
-    Quiet,
-}
-
-impl Progress for Reporter {
-    fn begin(&self, tenants: usize) {
-        match self {
-            Reporter::Bar(bar, _) => bar.set_length(tenants as u64),
-            Reporter::Lines => eprintln!("migrating {tenants} tenant(s)"),
-            Reporter::Quiet => {}
-        }
-    }
-
-    fn tenant(&self, slug: &str, ok: bool, detail: &str) {
-        match self {
-            Reporter::Bar(bar, failures) => {
-                if !ok {
-                    let n = failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    bar.set_message(format!("{n} failed"));
-                    bar.println(format!("failed: {slug}: {detail}"));
-                }
-                bar.inc(1);
-            }
-            Reporter::Lines => eprintln!("{} {slug}: {detail}", if ok { "ok" } else { "FAILED" }),
-            Reporter::Quiet => {}
-        }
-    }
-
-    fn end(&self) {
-        if let Reporter::Bar(bar, _) = self {
-            bar.finish();
-        }
-    }
-}
-
-fn reporter(json: bool) -> Reporter {
-    if json {
-        Reporter::Quiet
-    } else if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} tenants  {msg}  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        Reporter::Bar(bar, Default::default())
-    } else {
-        Reporter::Lines
-    }
 }
 
 fn summary(r: &RolloutRecord, json: bool) -> anyhow::Result<()> {
@@ -108,7 +50,7 @@ pub async fn run(engine: &Engine, cmd: MigrateCommand, json: bool) -> anyhow::Re
         }
         MigrateCommand::Apply { selection, concurrency, canary, max_failures } => {
             let req = MigrateRequest { concurrency, canary, max_failures, ..request(selection) };
-            let r = engine.migrate_apply(&req, &reporter(json)).await?;
+            let r = engine.migrate_apply(&req, &reporter(json, "migrating")).await?;
             summary(&r, json)?;
         }
         MigrateCommand::Status { rollout } => {
@@ -141,11 +83,11 @@ pub async fn run(engine: &Engine, cmd: MigrateCommand, json: bool) -> anyhow::Re
             }
         }
         MigrateCommand::Resume { rollout } => {
-            let r = engine.migrate_resume(rollout, &actor(), &reporter(json)).await?;
+            let r = engine.migrate_resume(rollout, &actor(), &reporter(json, "migrating")).await?;
             summary(&r, json)?;
         }
         MigrateCommand::Retry { rollout } => {
-            let r = engine.migrate_retry(rollout, &actor(), &reporter(json)).await?;
+            let r = engine.migrate_retry(rollout, &actor(), &reporter(json, "migrating")).await?;
             summary(&r, json)?;
         }
         MigrateCommand::Rollback { slug, to } => {

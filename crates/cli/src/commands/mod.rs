@@ -1,7 +1,10 @@
 //! One module per command group; each turns parsed arguments into engine calls.
 
+mod custom;
+mod drift;
 mod init;
 mod migrate;
+mod progress;
 mod server;
 mod template;
 mod tenant;
@@ -26,6 +29,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => tenant::run(&engine, cmd, json).await,
         Command::Migrate(cmd) => migrate::run(&engine, cmd, json).await,
         Command::Pool(cmd) => pool(&engine, cmd, json).await,
+        Command::Custom(cmd) => custom::run(&engine, cmd, json).await,
+        Command::Drift(cmd) => drift::run(&engine, cmd, json).await,
         Command::History { slug } => tenant::history(&engine, &slug, json).await,
     };
     engine.close().await;

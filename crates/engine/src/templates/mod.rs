@@ -1,7 +1,7 @@
 //! Templates: import from a directory (validated, built on real servers, checked
 //! against its migrations), export back, list, show, snapshot, delete.
 
-mod build;
+pub(crate) mod build;
 pub mod load;
 
 use crate::{Engine, EngineError};

@@ -51,7 +51,7 @@ impl Engine {
         Ok(self.landlord.history(&tenant.id).await?)
     }
 
-    fn tenant_db(t: &TenantRecord) -> Result<DatabaseName, EngineError> {
+    pub(crate) fn tenant_db(t: &TenantRecord) -> Result<DatabaseName, EngineError> {
         let name = t.database.as_deref().ok_or_else(|| EngineError::Invalid(format!("tenant `{}` has no database", t.slug)))?;
         Ok(DatabaseName::new(name)?)
     }

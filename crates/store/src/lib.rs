@@ -14,6 +14,7 @@ mod customizations;
 mod dialect;
 mod error;
 mod migrate;
+pub use migrate::latest as latest_schema_version;
 mod rollouts;
 mod servers;
 mod templates;

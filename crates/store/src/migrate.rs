@@ -15,6 +15,11 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS tenantry_landlord_migrations (\
     version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, \
     checksum VARCHAR(64) NOT NULL, applied_at VARCHAR(40) NOT NULL)";
 
+/// The newest landlord schema version this build knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
 fn checksum(sql: &str) -> String {
     hex::encode(Sha256::digest(sql.as_bytes()))
 }

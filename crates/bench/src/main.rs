@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release -p tenantry-bench -- provision --tenants 20`
 
+mod drift;
 mod rollout;
 
 use anyhow::{bail, Context, Result};
@@ -26,6 +27,16 @@ struct Args {
 enum What {
     /// Tenants per second of one migration rolled out to a fleet
     Rollout {
+        #[arg(long, default_value_t = 1000)]
+        tenants: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// mysql, postgres (default: both)
+        #[arg(long, value_delimiter = ',')]
+        dialects: Vec<String>,
+    },
+    /// Tenants per second of a drift scan of a fleet
+    Drift {
         #[arg(long, default_value_t = 1000)]
         tenants: usize,
         #[arg(long, default_value_t = 8)]
@@ -62,6 +73,7 @@ async fn main() -> Result<()> {
     match args.what {
         What::Provision { tenants, dialects } => provision(tenants, dialects).await,
         What::Rollout { tenants, concurrency, dialects } => rollout::run(tenants, concurrency, dialects).await,
+        What::Drift { tenants, concurrency, dialects } => drift::run(tenants, concurrency, dialects).await,
     }
 }
 

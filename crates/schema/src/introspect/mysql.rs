@@ -14,6 +14,39 @@ use tenantry_domain::Dialect;
 
 const D: Dialect = Dialect::Mysql;
 
+/// The catalog queries, in the order they run (a benchmark replays them).
+pub const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0)";
+pub const CHECK_CONSTRAINTS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
+         FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? \
+         AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) ORDER BY TABLE_NAME, CONSTRAINT_NAME";
+pub const COLUMNS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+                CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR) \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) \
+         ORDER BY TABLE_NAME, ORDINAL_POSITION";
+pub const INDEXES: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), \
+                CAST(COLUMN_NAME AS CHAR), CAST(COLLATION AS CHAR), CAST(SUB_PART AS SIGNED) \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) \
+         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
+pub const FOREIGN_KEYS: &str = "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR), CAST(k.COLUMN_NAME AS CHAR), \
+                CAST(k.REFERENCED_TABLE_NAME AS CHAR), CAST(k.REFERENCED_COLUMN_NAME AS CHAR), \
+                CAST(r.UPDATE_RULE AS CHAR), CAST(r.DELETE_RULE AS CHAR) \
+         FROM information_schema.KEY_COLUMN_USAGE k \
+         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+           ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+          AND r.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         AND (? IS NULL OR FIND_IN_SET(k.TABLE_NAME, ?) > 0) \
+         ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+pub const VIEWS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS \
+         WHERE TABLE_SCHEMA = ?";
+pub const TRIGGERS: &str = "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR), CAST(ACTION_TIMING AS CHAR), \
+                CAST(EVENT_MANIPULATION AS CHAR), CAST(ACTION_STATEMENT AS CHAR) \
+         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?";
+pub const ROUTINES: &str = "SELECT CAST(ROUTINE_NAME AS CHAR), CAST(ROUTINE_TYPE AS CHAR), CAST(ROUTINE_DEFINITION AS CHAR) \
+         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?";
+pub const QUERIES: &[&str] = &[TABLES, CHECK_CONSTRAINTS, COLUMNS, INDEXES, FOREIGN_KEYS, VIEWS, TRIGGERS, ROUTINES];
+
 pub async fn introspect(conn: &mut MySqlConnection, database: &str) -> Result<Schema, IntrospectError> {
     read(conn, database, None).await
 }
@@ -27,10 +60,7 @@ pub async fn introspect_tables(conn: &mut MySqlConnection, database: &str, table
 async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) -> Result<Schema, IntrospectError> {
     let mut schema = Schema::new(D);
 
-    let tables: Vec<(String,)> = sqlx::query_as(
-        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0)",
-    )
+    let tables: Vec<(String,)> = sqlx::query_as(TABLES)
     .bind(database)
     .bind(only.clone())
     .bind(only.clone())
@@ -42,11 +72,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
     }
 
     // JSON columns first: MariaDB stores them as longtext guarded by a json_valid check.
-    let checks: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
-         FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? \
-         AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) ORDER BY TABLE_NAME, CONSTRAINT_NAME",
-    )
+    let checks: Vec<(String, String, String)> = sqlx::query_as(CHECK_CONSTRAINTS)
     .bind(database)
     .bind(only.clone())
     .bind(only.clone())
@@ -55,12 +81,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
     .reading("check constraints")?;
     let is_json_check = |name: &str, clause: &str| clause == format!("json_valid(`{name}`)");
 
-    let columns: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
-                CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR), CAST(EXTRA AS CHAR) \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) \
-         ORDER BY TABLE_NAME, ORDINAL_POSITION",
-    )
+    let columns: Vec<(String, String, String, String, Option<String>, String)> = sqlx::query_as(COLUMNS)
     .bind(database)
     .bind(only.clone())
     .bind(only.clone())
@@ -92,12 +113,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
         }
     }
 
-    let parts: Vec<(String, String, i64, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED), \
-                CAST(COLUMN_NAME AS CHAR), CAST(COLLATION AS CHAR), CAST(SUB_PART AS SIGNED) \
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND (? IS NULL OR FIND_IN_SET(TABLE_NAME, ?) > 0) \
-         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
-    )
+    let parts: Vec<(String, String, i64, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(INDEXES)
     .bind(database)
     .bind(only.clone())
     .bind(only.clone())
@@ -120,18 +136,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
         super::add_index_part(&mut schema.tables, &table, &index, non_unique == 0, part);
     }
 
-    let fks: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR), CAST(k.COLUMN_NAME AS CHAR), \
-                CAST(k.REFERENCED_TABLE_NAME AS CHAR), CAST(k.REFERENCED_COLUMN_NAME AS CHAR), \
-                CAST(r.UPDATE_RULE AS CHAR), CAST(r.DELETE_RULE AS CHAR) \
-         FROM information_schema.KEY_COLUMN_USAGE k \
-         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-           ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-          AND r.TABLE_NAME = k.TABLE_NAME \
-         WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
-         AND (? IS NULL OR FIND_IN_SET(k.TABLE_NAME, ?) > 0) \
-         ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-    )
+    let fks: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(FOREIGN_KEYS)
     .bind(database)
     .bind(only.clone())
     .bind(only.clone())
@@ -155,10 +160,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
     if only.is_some() {
         return Ok(schema);
     }
-    let views: Vec<(String, String)> = sqlx::query_as(
-        "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS \
-         WHERE TABLE_SCHEMA = ?",
-    )
+    let views: Vec<(String, String)> = sqlx::query_as(VIEWS)
     .bind(database)
     .fetch_all(&mut *conn)
     .await
@@ -169,11 +171,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
         schema.views.insert(name.clone(), View { name, definition });
     }
 
-    let triggers: Vec<(String, String, String, String, String)> = sqlx::query_as(
-        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR), CAST(ACTION_TIMING AS CHAR), \
-                CAST(EVENT_MANIPULATION AS CHAR), CAST(ACTION_STATEMENT AS CHAR) \
-         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?",
-    )
+    let triggers: Vec<(String, String, String, String, String)> = sqlx::query_as(TRIGGERS)
     .bind(database)
     .fetch_all(&mut *conn)
     .await
@@ -183,10 +181,7 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
         schema.triggers.insert(name.clone(), Trigger { name, table, timing, event, definition });
     }
 
-    let routines: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT CAST(ROUTINE_NAME AS CHAR), CAST(ROUTINE_TYPE AS CHAR), CAST(ROUTINE_DEFINITION AS CHAR) \
-         FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?",
-    )
+    let routines: Vec<(String, String, Option<String>)> = sqlx::query_as(ROUTINES)
     .bind(database)
     .fetch_all(&mut *conn)
     .await

@@ -10,6 +10,46 @@ use tenantry_domain::Dialect;
 
 const D: Dialect = Dialect::Postgres;
 
+/// The catalog queries, in the order they run (a benchmark replays them).
+pub const TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1::text[]))";
+pub const COLUMNS: &str = "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
+                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1::text[])) \
+         ORDER BY c.relname, a.attnum";
+pub const CONSTRAINTS: &str = "SELECT c.relname::text, con.conname::text, con.contype::text, pg_get_constraintdef(con.oid, true), \
+                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i) \
+                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i), \
+                fc.relname::text, \
+                ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i) \
+                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i), \
+                con.confupdtype::text, con.confdeltype::text \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
+         WHERE n.nspname = 'public' AND con.contype IN ('p', 'f', 'c') AND ($1::text[] IS NULL OR c.relname = ANY($1::text[]))";
+pub const INDEXES: &str = "SELECT t.relname::text, i.relname::text, ix.indisunique, \
+                ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) \
+                      FROM generate_series(1, ix.indnkeyatts::int) k ORDER BY k), \
+                ARRAY(SELECT (ix.indoption[k - 1] & 1) = 1 \
+                      FROM generate_series(1, ix.indnkeyatts::int) k ORDER BY k) \
+         FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
+         JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE n.nspname = 'public' AND NOT ix.indisprimary AND ($1::text[] IS NULL OR t.relname = ANY($1::text[]))";
+pub const VIEWS: &str = "SELECT c.relname::text, pg_get_viewdef(c.oid, true) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')";
+pub const TRIGGERS: &str = "SELECT t.tgname::text, c.relname::text, t.tgtype::int, pg_get_triggerdef(t.oid, true) \
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND NOT t.tgisinternal";
+pub const ROUTINES: &str = "SELECT p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
+                CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, pg_get_functiondef(p.oid) \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p') \
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')";
+pub const QUERIES: &[&str] = &[TABLES, COLUMNS, CONSTRAINTS, INDEXES, VIEWS, TRIGGERS, ROUTINES];
+
 pub async fn introspect(conn: &mut PgConnection) -> Result<Schema, IntrospectError> {
     read(conn, None).await
 }
@@ -23,10 +63,7 @@ pub async fn introspect_tables(conn: &mut PgConnection, tables: &[String]) -> Re
 async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Schema, IntrospectError> {
     let mut schema = Schema::new(D);
 
-    let tables: Vec<(String,)> = sqlx::query_as(
-        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1::text[]))",
-    )
+    let tables: Vec<(String,)> = sqlx::query_as(TABLES)
     .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
@@ -35,15 +72,7 @@ async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Sche
         schema.tables.insert(name.clone(), Table::new(name));
     }
 
-    let columns: Vec<(String, String, String, bool, Option<String>, String)> = sqlx::query_as(
-        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
-                pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-         LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
-         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND ($1::text[] IS NULL OR c.relname = ANY($1::text[])) \
-         ORDER BY c.relname, a.attnum",
-    )
+    let columns: Vec<(String, String, String, bool, Option<String>, String)> = sqlx::query_as(COLUMNS)
     .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
@@ -63,18 +92,7 @@ async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Sche
     }
 
     type ConstraintRow = (String, String, String, String, Vec<String>, Option<String>, Vec<String>, String, String);
-    let constraints: Vec<ConstraintRow> = sqlx::query_as(
-        "SELECT c.relname::text, con.conname::text, con.contype::text, pg_get_constraintdef(con.oid, true), \
-                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i) \
-                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i), \
-                fc.relname::text, \
-                ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i) \
-                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i), \
-                con.confupdtype::text, con.confdeltype::text \
-         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
-         WHERE n.nspname = 'public' AND con.contype IN ('p', 'f', 'c') AND ($1::text[] IS NULL OR c.relname = ANY($1::text[]))",
-    )
+    let constraints: Vec<ConstraintRow> = sqlx::query_as(CONSTRAINTS)
     .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
@@ -103,16 +121,7 @@ async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Sche
         }
     }
 
-    let indexes: Vec<(String, String, bool, Vec<String>, Vec<bool>)> = sqlx::query_as(
-        "SELECT t.relname::text, i.relname::text, ix.indisunique, \
-                ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k, true) \
-                      FROM generate_series(1, ix.indnkeyatts::int) k ORDER BY k), \
-                ARRAY(SELECT (ix.indoption[k - 1] & 1) = 1 \
-                      FROM generate_series(1, ix.indnkeyatts::int) k ORDER BY k) \
-         FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
-         JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = 'public' AND NOT ix.indisprimary AND ($1::text[] IS NULL OR t.relname = ANY($1::text[]))",
-    )
+    let indexes: Vec<(String, String, bool, Vec<String>, Vec<bool>)> = sqlx::query_as(INDEXES)
     .bind(only.clone())
     .fetch_all(&mut *conn)
     .await
@@ -128,10 +137,7 @@ async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Sche
     if only.is_some() {
         return Ok(schema);
     }
-    let views: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.relname::text, pg_get_viewdef(c.oid, true) FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')",
-    )
+    let views: Vec<(String, String)> = sqlx::query_as(VIEWS)
     .fetch_all(&mut *conn)
     .await
     .reading("views")?;
@@ -139,11 +145,7 @@ async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Sche
         schema.views.insert(name.clone(), View { name, definition: definition.trim().to_string() });
     }
 
-    let triggers: Vec<(String, String, i32, String)> = sqlx::query_as(
-        "SELECT t.tgname::text, c.relname::text, t.tgtype::int, pg_get_triggerdef(t.oid, true) \
-         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = 'public' AND NOT t.tgisinternal",
-    )
+    let triggers: Vec<(String, String, i32, String)> = sqlx::query_as(TRIGGERS)
     .fetch_all(&mut *conn)
     .await
     .reading("triggers")?;
@@ -159,13 +161,7 @@ async fn read(conn: &mut PgConnection, only: Option<Vec<String>>) -> Result<Sche
         schema.triggers.insert(name.clone(), Trigger { name, table, timing: timing.into(), event, definition });
     }
 
-    let routines: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
-                CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, pg_get_functiondef(p.oid) \
-         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p') \
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')",
-    )
+    let routines: Vec<(String, String, String)> = sqlx::query_as(ROUTINES)
     .fetch_all(&mut *conn)
     .await
     .reading("routines")?;

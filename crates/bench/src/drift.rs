@@ -19,25 +19,7 @@ use tenantry_testkit::{client, Target};
 /// the stock client would send to read the same catalog data.
 fn literal_queries(d: Dialect, db: &str) -> Vec<String> {
     match d {
-        Dialect::Mysql => introspect::mysql::QUERIES
-            .iter()
-            .map(|q| {
-                let mut first = true;
-                q.split('?')
-                    .enumerate()
-                    .map(|(i, part)| {
-                        if i == 0 {
-                            part.to_string()
-                        } else if first {
-                            first = false;
-                            format!("'{db}'{part}")
-                        } else {
-                            format!("NULL{part}")
-                        }
-                    })
-                    .collect()
-            })
-            .collect(),
+        Dialect::Mysql => introspect::mysql::QUERIES.iter().map(|q| q.replace("= ?", &format!("= '{db}'")).replace('?', "NULL")).collect(),
         _ => introspect::postgres::QUERIES.iter().map(|q| q.replace("$1::text[]", "NULL::text[]")).collect(),
     }
 }

@@ -15,6 +15,9 @@ pub struct Cli {
     /// Machine-readable JSON output
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log format on stderr: text or json
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -42,6 +45,21 @@ pub enum Command {
     /// Warm pools of ready databases ([[pool]] in tenantry.toml)
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Serve the HTTP API, the web admin interface, /healthz, /readyz and /metrics
+    Serve {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Seed a demo (bundled templates, demo tenants, an admin account) first
+        #[arg(long)]
+        demo: bool,
+        /// Send session cookies without `Secure` (plain HTTP beyond localhost)
+        #[arg(long)]
+        insecure_cookies: bool,
+    },
+    /// Accounts that sign in to the web UI and API, and their API tokens
+    #[command(subcommand)]
+    User(UserCommand),
     /// Tenant customizations: request, review, apply
     #[command(subcommand)]
     Custom(CustomCommand),
@@ -343,4 +361,34 @@ pub enum DriftCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints its one-time password
+    Add {
+        email: String,
+        /// admin, operator or viewer
+        #[arg(long)]
+        role: String,
+        /// Make it a tenant user of this tenant only
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Accounts
+    List,
+    /// Create an API token for an account; prints it once
+    Token {
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// `read` or `read,write`
+        #[arg(long, default_value = "read")]
+        scopes: String,
+        /// Days until it expires [default: never]
+        #[arg(long)]
+        expires_days: Option<i64>,
+    },
+    /// Give an account a new generated password
+    ResetPassword { email: String },
 }

@@ -27,6 +27,12 @@ pub enum EngineError {
     Integrity(String),
     #[error("{0}")]
     Locked(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    RateLimited(String),
     #[error(transparent)]
     Driver(#[from] DriverError),
     #[error(transparent)]
@@ -56,6 +62,9 @@ impl EngineError {
             EngineError::NotFound { .. } => "not_found",
             EngineError::Config(_) => "config",
             EngineError::Secret(_) => "secret",
+            EngineError::Unauthorized(_) => "unauthorized",
+            EngineError::Forbidden(_) => "forbidden",
+            EngineError::RateLimited(_) => "rate_limited",
             EngineError::Driver(d) if d.is_server_unavailable() => "server_unavailable",
             EngineError::Driver(DriverError::BadUrl(_)) => "invalid",
             EngineError::Driver(_) => "database",

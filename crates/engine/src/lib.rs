@@ -5,6 +5,8 @@
 //! landlord (through `tenantry-store`) and one driver per database server (through
 //! `tenantry-drivers`), opened lazily and shared.
 
+pub mod access;
+pub mod accounts;
 pub mod config;
 pub mod customizations;
 pub mod drift;
@@ -43,6 +45,8 @@ pub struct Engine {
     verified: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Expected schemas (snapshot + customizations) by their key (`drift.rs`).
     expected: std::sync::Mutex<HashMap<String, Arc<tenantry_schema::Schema>>>,
+    throttle: accounts::LoginThrottle,
+    dummy_hash: std::sync::OnceLock<String>,
 }
 
 impl Engine {
@@ -59,6 +63,8 @@ impl Engine {
             snapshots: Default::default(),
             verified: Default::default(),
             expected: Default::default(),
+            throttle: Default::default(),
+            dummy_hash: Default::default(),
         };
         // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
         // A server being down must not keep every command from starting.

@@ -10,6 +10,7 @@
 //! Timestamps are stored as ISO-8601 UTC text (`2026-12-04T20:18:46.123456Z`): it sorts
 //! correctly, reads the same on every engine and needs no driver-specific types.
 
+mod accounts;
 mod customizations;
 mod dialect;
 mod error;
@@ -21,6 +22,7 @@ mod templates;
 mod tenants;
 pub mod time;
 
+pub use accounts::{AccountRecord, AuditRecord, TokenRecord};
 pub use customizations::{CustomizationFilter, CustomizationRecord, NewCustomization};
 pub use error::StoreError;
 pub use rollouts::{AppliedCustomization, NewHistory, NewRollout, NewStep, RolloutRecord, StepRecord};

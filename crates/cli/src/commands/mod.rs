@@ -5,6 +5,8 @@ mod drift;
 mod init;
 mod migrate;
 mod progress;
+mod serve;
+mod user;
 mod server;
 mod template;
 mod tenant;
@@ -20,10 +22,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Init { dir } = &cli.command {
         return init::run(dir, cli.json).await;
     }
+    if let Command::Serve { bind, demo, insecure_cookies } = cli.command {
+        return serve::run(&overrides, bind, demo, !insecure_cookies).await;
+    }
     let engine = open(&overrides).await?;
     let json = cli.json;
     let result = match cli.command {
-        Command::Init { .. } => Ok(()),
+        Command::Init { .. } | Command::Serve { .. } => Ok(()),
+        Command::User(cmd) => user::run(&engine, cmd, json).await,
         Command::Server(cmd) => server::run(&engine, cmd, json).await,
         Command::Template(cmd) => template::run(&engine, cmd, json).await,
         Command::Tenant(cmd) => tenant::run(&engine, cmd, json).await,

@@ -205,6 +205,13 @@ impl Engine {
 
     /// Plans, records the rollout durably, then runs it.
     pub async fn migrate_apply(&self, req: &MigrateRequest, progress: &dyn Progress) -> Result<RolloutRecord, EngineError> {
+        let id = self.migrate_create(req).await?;
+        self.run_rollout(id, &req.actor, progress).await
+    }
+
+    /// Plans and records a rollout durably without running it (`migrate_resume`
+    /// runs it): how the HTTP API starts one in the background.
+    pub async fn migrate_create(&self, req: &MigrateRequest) -> Result<i64, EngineError> {
         if req.concurrency == 0 || req.concurrency > 1000 {
             return Err(EngineError::Invalid("--concurrency must be between 1 and 1000".into()));
         }
@@ -246,7 +253,7 @@ impl Engine {
                 steps,
             })
             .await?;
-        self.run_rollout(id, &req.actor, progress).await
+        Ok(id)
     }
 
     pub async fn rollout_record(&self, id: i64) -> Result<RolloutRecord, EngineError> {

@@ -147,7 +147,12 @@ impl Engine {
 
     /// `tenantry template import DIR`.
     pub async fn import_template(&self, dir: &Path) -> Result<ImportReport, EngineError> {
-        let files = load::read_dir(dir)?;
+        self.import_template_files(load::read_dir(dir)?).await
+    }
+
+    /// Imports a template given as its files (path relative to the template
+    /// directory → content): what the HTTP API receives.
+    pub async fn import_template_files(&self, files: BTreeMap<String, String>) -> Result<ImportReport, EngineError> {
         let bundle = TemplateBundle::from_files(files).map_err(EngineError::TemplateInvalid)?;
         let name = bundle.manifest.name.clone();
         let new_v = bundle.manifest.version.clone();

@@ -35,7 +35,7 @@ pub const FOREIGN_KEYS: &str = "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTR
          JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
            ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
           AND r.TABLE_NAME = k.TABLE_NAME \
-         WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         WHERE k.TABLE_SCHEMA = ? AND r.CONSTRAINT_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL \
          AND (? IS NULL OR FIND_IN_SET(k.TABLE_NAME, ?) > 0) \
          ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
 pub const VIEWS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS \
@@ -137,6 +137,9 @@ async fn read(conn: &mut MySqlConnection, database: &str, only: Option<String>) 
     }
 
     let fks: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(FOREIGN_KEYS)
+    .bind(database)
+    // The second schema condition is what lets MariaDB open only this schema's
+    // constraints: without it the join reads every database's (ENGINE-NOTES).
     .bind(database)
     .bind(only.clone())
     .bind(only.clone())

@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use crate::tenants::check_email;
 use tenantry_store::{AccountRecord, AuditRecord};
 
 /// What an account may do. Tenant users carry the same roles, limited to their tenant.
@@ -134,17 +135,6 @@ fn hash_password(password: &str) -> Result<String, EngineError> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-fn check_email(email: &str) -> Result<(), EngineError> {
-    let ok = email.len() <= 255
-        && email.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"'`;,()[]\\".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::Invalid(format!("`{email}` is not an email address")))
-    }
 }
 
 fn expiry(hours: i64) -> String {

@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let engine = open(&overrides).await?;
     let json = cli.json;
+    let audit = audit_entry(&cli.command);
     let result = match cli.command {
         Command::Init { .. } | Command::Serve { .. } => Ok(()),
         Command::User(cmd) => user::run(&engine, cmd, json).await,
@@ -39,8 +40,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drift(cmd) => drift::run(&engine, cmd, json).await,
         Command::History { slug } => tenant::history(&engine, &slug, json).await,
     };
+    if let (Ok(()), Some((action, target))) = (&result, audit) {
+        engine.audit(&progress::actor(), &action, target.as_deref(), None, Some("cli")).await;
+    }
     engine.close().await;
     result
+}
+
+/// What a command changes, for the audit log: `tenant.create` and its first argument
+/// (a slug, a name, an id), or `None` for commands that only read. Built from the
+/// command's variant names so a new command is audited without being listed here;
+/// its other fields (a server URL with a password) are never written.
+fn audit_entry(command: &Command) -> Option<(String, Option<String>)> {
+    const READS: &[&str] = &["list", "show", "schema", "plan", "status", "snapshot", "export", "resolve", "history"];
+    let debug = format!("{command:?}");
+    // Variant names come before the first field list.
+    let head = debug.split('{').next().unwrap_or("");
+    let words: Vec<String> = head
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|w| w.to_ascii_lowercase())
+        // `Server(Add(ServerAdd {…}))`: the args struct repeats its group's name.
+        .filter(|w| !(w.len() > 6 && w.starts_with("server")))
+        .collect();
+    let verb = words.last()?;
+    if READS.contains(&verb.as_str()) || words.first().is_some_and(|w| w == "history") {
+        return None;
+    }
+    // The first field's value: a slug, a name, an id.
+    let target = debug.split_once('{').and_then(|(_, rest)| rest.split([',', '}']).next()).and_then(|f| f.split_once(": ")).map(|(_, v)| {
+        v.trim().trim_start_matches("Some(").trim_end_matches(')').trim_matches('"').chars().take(200).collect::<String>()
+    });
+    Some((words.join("."), target))
 }
 
 async fn open(overrides: &ConfigOverrides) -> anyhow::Result<Engine> {

@@ -10,6 +10,7 @@ mod provision;
 pub use adopt::AdoptTenant;
 pub use lifecycle::{Credentials, TenantDetail};
 pub use people::{Resolved, TENANT_ROLES};
+pub(crate) use people::check_email;
 pub use pool::{PoolReport, PoolStatus, POOL_PREFIX};
 pub use meta::{META_TABLE, INFO_VIEW, OWN_OBJECTS};
 pub use provision::{BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};

@@ -17,10 +17,12 @@ pub struct Resolved {
     pub credentials: Credentials,
 }
 
-fn check_email(email: &str) -> Result<(), EngineError> {
+/// An email address as tenantry accepts one (tenant users and accounts): no spaces,
+/// controls, quotes or markup characters, a dotted host.
+pub(crate) fn check_email(email: &str) -> Result<(), EngineError> {
     let ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"'`;,()[]\\".contains(c));
     if ok { Ok(()) } else { Err(EngineError::Invalid(format!("`{}` is not an email address", email.escape_debug()))) }
 }
 

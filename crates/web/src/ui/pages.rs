@@ -235,7 +235,7 @@ fn schema_tables(schema: &Schema) -> Markup {
                     tr { th { "column" } th { "type" } th { "null" } th { "default" } }
                     @for col in &t.columns {
                         tr {
-                            td { (col.name) @if t.primary_key.as_ref().is_some_and(|k| k.columns.contains(&col.name)) { " 🔑" } }
+                            td { (col.name) @if t.primary_key.as_ref().is_some_and(|k| k.columns.contains(&col.name)) { " (PK)" } }
                             td { code { (col.data_type) } } td { @if col.nullable { "yes" } } td { code { (col.default.as_deref().unwrap_or("")) } }
                         }
                     }

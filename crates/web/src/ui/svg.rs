@@ -66,7 +66,7 @@ pub fn schema_diagram(schema: &Schema) -> Markup {
         let mut cols: Vec<_> = t.columns.iter().collect();
         cols.sort_by_key(|c| !pk.contains(&&c.name));
         for (i, col) in cols.iter().take(MAX_ROWS).enumerate() {
-            let key = if pk.contains(&&col.name) { "🔑 " } else if t.foreign_keys.values().any(|f| f.columns.contains(&col.name)) { "→ " } else { "" };
+            let key = if pk.contains(&&col.name) { "PK " } else if t.foreign_keys.values().any(|f| f.columns.contains(&col.name)) { "FK " } else { "" };
             svg.push_str(&format!(
                 "<text x=\"{}\" y=\"{}\" fill=\"#222\">{}{}<tspan fill=\"#888\"> {}</tspan></text>",
                 x + 6,

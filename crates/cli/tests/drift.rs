@@ -273,6 +273,41 @@ fn cases() -> Vec<Case> {
             level: "high",
         },
         Case {
+            name: "missing unique",
+            sql: [
+                roles("VARCHAR(60) NOT NULL", "VARCHAR(255) NULL").map(|s| leak(s.replace(", CONSTRAINT uq_roles_name UNIQUE (name)", ""))),
+                Some("ALTER TABLE roles DROP INDEX uq_roles_name;"),
+                Some("ALTER TABLE roles DROP CONSTRAINT uq_roles_name;"),
+            ],
+            diffs: &["missing index roles.uq_roles_name"],
+            level: "high",
+        },
+        Case {
+            name: "missing primary key",
+            sql: [
+                Some("CREATE TABLE rp_x (role_id BIGINT NOT NULL, permission_id BIGINT NOT NULL, \
+                      CONSTRAINT fk_role_permissions_role FOREIGN KEY (role_id) REFERENCES roles (id) ON DELETE CASCADE, \
+                      CONSTRAINT fk_role_permissions_permission FOREIGN KEY (permission_id) REFERENCES permissions (id) ON DELETE CASCADE);\n\
+                      INSERT INTO rp_x SELECT * FROM role_permissions; DROP TABLE role_permissions; ALTER TABLE rp_x RENAME TO role_permissions;\n\
+                      CREATE INDEX idx_role_permissions_permission ON role_permissions (permission_id);"),
+                // MariaDB will not drop a key a foreign key uses.
+                None,
+                Some("ALTER TABLE role_permissions DROP CONSTRAINT role_permissions_pkey;"),
+            ],
+            diffs: &["missing primary_key role_permissions.primary key"],
+            level: "high",
+        },
+        Case {
+            name: "extra routine",
+            sql: [
+                None,
+                Some("CREATE FUNCTION f_extra() RETURNS INT DETERMINISTIC RETURN 1;"),
+                Some("CREATE FUNCTION f_extra() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;"),
+            ],
+            diffs: &["extra routine {routine}"],
+            level: "low",
+        },
+        Case {
             name: "changed view",
             sql: [
                 Some("DROP VIEW active_members; CREATE VIEW active_members AS SELECT m.id FROM members m;"),
@@ -306,12 +341,17 @@ fn every_drift_kind_is_found_on_its_tenant_and_repaired_on_every_engine() {
             w.run(&["tenant", "create", s, "--template", "political_party", "--server", server]).ok();
         }
         let names = [victim.as_str(), bystanders[0].as_str(), bystanders[1].as_str()];
-        for case in cases() {
+        let all = cases();
+        let expected_runs = all.iter().filter(|c| c.sql[i].is_some()).count();
+        let mut ran = 0;
+        for case in all {
             let Some(sql) = case.sql[i] else { continue };
+            ran += 1;
             inject(&w, &victim, sql);
             let report = scan(&w, &names);
             let t = tenant(&report, &victim);
-            let mut expected: BTreeSet<String> = case.diffs.iter().map(|s| s.to_string()).collect();
+            let routine = if *server == "pg" { "f_extra()" } else { "f_extra" };
+            let mut expected: BTreeSet<String> = case.diffs.iter().map(|s| s.replace("{routine}", routine)).collect();
             if *server == "pg" && case.name == "extra trigger" {
                 expected.insert("extra routine trg_extra_fn()".into());
             }
@@ -336,8 +376,10 @@ fn every_drift_kind_is_found_on_its_tenant_and_repaired_on_every_engine() {
             let again = scan(&w, &[&victim]);
             assert_eq!(tenant(&again, &victim)["drift_level"], "none", "{server}: {}: {again}", case.name);
         }
+        assert!(ran == expected_runs && ran >= 15, "{server}: {ran} cases ran");
         let h = w.run(&["--json", "history", &victim]).ok().json();
-        assert!(h.as_array().unwrap().iter().any(|x| x["migration_type"] == "repair" && x["status"] == "applied"), "{server}");
+        let repairs = h.as_array().unwrap().iter().filter(|x| x["migration_type"] == "repair" && x["status"] == "applied").count();
+        assert_eq!(repairs, ran, "{server}: one repair in the history per case");
     }
     cleanup(&w);
 }

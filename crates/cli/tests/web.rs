@@ -439,6 +439,11 @@ async fn web_ui_in_headless_chromium() {
         b.goto(&format!("{base}/rollouts")).await?;
         b.find(Locator::Css("select[name=template] option[value=political_party]")).await?.click().await?;
         b.find(Locator::Css("form.card button")).await?.click().await?;
+        b.wait().for_element(Locator::Css("form.card[action='/rollouts'] button")).await?;
+        let plan = b.find(Locator::Css("main")).await?.text().await?;
+        assert!(plan.contains(&old) && plan.contains("0002_member_notes"), "the plan lists the old tenant's steps: {plan}");
+        shot("05-rollout-plan").await;
+        b.find(Locator::Css("form.card[action='/rollouts'] button")).await?.click().await?;
         b.wait().for_element(Locator::Css("#rollout")).await?;
         let mut finished = false;
         for _ in 0..120 {
@@ -452,7 +457,7 @@ async fn web_ui_in_headless_chromium() {
         assert!(finished, "the rollout page saw the rollout finish");
         let status = b.find(Locator::Id("r-status")).await?.text().await?;
         assert_eq!(status, "completed");
-        shot("05-rollout").await;
+        shot("05-rollout-finished").await;
 
         // Approve a customization.
         b.goto(&format!("{base}/customizations")).await?;
@@ -489,4 +494,93 @@ async fn web_ui_in_headless_chromium() {
     for t in list.as_array().cloned().unwrap_or_default() {
         let _ = w.run(&["tenant", "delete", t["slug"].as_str().unwrap_or(""), "--yes"]);
     }
+}
+
+/// A copy of the basic idea of the rollouts tests' slow template: its 1.1.0 migration
+/// sleeps per tenant on PostgreSQL, so a rollout is still running when we stop.
+fn slow_template(w: &Workdir) -> PathBuf {
+    let dir = w.file("slowweb");
+    let m = dir.join("migrations/0002_add_phone");
+    std::fs::create_dir_all(dir.join("modules/core")).unwrap();
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(dir.join("template.toml"), "name = \"slowweb\"\ntype = \"custom\"\nversion = \"1.1.0\"\ndialects = [\"postgres\", \"sqlite\", \"mysql\"]\n[modules.core]\ntype = \"core\"\n").unwrap();
+    std::fs::write(dir.join("modules/core/schema.sql"), "CREATE TABLE people (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(50) NOT NULL, phone VARCHAR(30) NULL);\n").unwrap();
+    std::fs::write(m.join("migration.toml"), "version = \"1.1.0\"\nmin_template_version = \"1.0.0\"\n").unwrap();
+    std::fs::write(m.join("up.sql"), "ALTER TABLE people ADD COLUMN phone VARCHAR(30) NULL;\n").unwrap();
+    std::fs::write(m.join("up.postgres.sql"), "SELECT pg_sleep(0.3);\nALTER TABLE people ADD COLUMN phone VARCHAR(30) NULL;\n").unwrap();
+    std::fs::write(m.join("down.sql"), "ALTER TABLE people DROP COLUMN phone;\n").unwrap();
+    dir
+}
+
+#[test]
+fn shutdown_leaves_a_running_rollout_resumable() {
+    let w = setup();
+    w.run(&["template", "import", slow_template(&w).to_str().unwrap()]).ok();
+    let slugs: Vec<String> = (0..10).map(|i| slug(&format!("sd{i}"))).collect();
+    for s in &slugs {
+        w.run(&["tenant", "create", s, "--template", "slowweb", "--version", "1.0.0", "--server", "pg"]).ok();
+    }
+    w.run(&["user", "add", "ops@shutdown.test", "--role", "operator"]).ok();
+    let token = w.run(&["--json", "user", "token", "ops@shutdown.test", "--name", "t", "--scopes", "read,write"]).ok().json()["token"].as_str().unwrap().to_string();
+    let server = Server::start(&w);
+    let seen = std::cell::RefCell::new(BTreeSet::new());
+    let api = Client { base: &server.base, auth: bearer(&token), seen: &seen };
+    let r = api.ok("POST", "/rollouts", "/rollouts", Some(json!({"template": "slowweb", "tenants": slugs, "concurrency": 1})));
+    let id = r["rollout_id"].as_i64().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let started = std::time::Instant::now();
+    drop(server); // SIGTERM, then wait for the process to exit
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "graceful shutdown took {:?}", started.elapsed());
+
+    let after = w.run(&["--json", "migrate", "status", &id.to_string()]).ok().json();
+    let (applied, pending, running, failed) = (after[0]["applied"].as_i64().unwrap(), after[0]["pending"].as_i64().unwrap(), after[0]["running"].as_i64().unwrap(), after[0]["failed"].as_i64().unwrap());
+    assert!(applied >= 1 && pending >= 1, "stopped mid-rollout: {after}");
+    assert_eq!((running, failed), (0, 0), "the tenant in flight finished; nothing failed: {after}");
+    let done = w.run(&["--json", "migrate", "resume", &id.to_string()]).ok().json();
+    assert_eq!((done["status"].as_str(), done["applied"].as_i64()), (Some("completed"), Some(10)), "{done}");
+    for s in &slugs {
+        let h = w.run(&["--json", "history", s]).ok().json();
+        let n = h.as_array().unwrap().iter().filter(|x| x["migration_name"] == "0002_add_phone").count();
+        assert_eq!(n, 1, "{s}: applied exactly once");
+        w.run(&["tenant", "delete", s, "--yes"]).ok();
+    }
+}
+
+#[test]
+fn serve_demo_on_a_bare_directory_shows_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenantry"));
+    cmd.current_dir(dir.path()).args(["serve", "--demo", "--bind", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
+    for k in ["TENANTRY_LANDLORD_URL", "TENANTRY_CONFIG", "TENANTRY_MASTER_KEY", "TENANTRY_DATA_DIR"] {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut base, mut password) = (String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("serving on ").nth(1) {
+            base = rest.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+        }
+        if let Some(rest) = line.split("one-time password ").nth(1) {
+            password = rest.trim().to_string();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server { child, base };
+    assert!(!password.is_empty() && dir.path().join("tenantry.toml").exists() && dir.path().join("data").is_dir());
+    let login = call("POST", &format!("{}/login", server.base), &[], Some(&format!("email=admin%40demo.tenantry.dev&password={password}")), "application/x-www-form-urlencoded");
+    let cookie = login.cookie.expect("signed in");
+    let dashboard = call("GET", &format!("{}/", server.base), &[("Cookie", &cookie)], None, "");
+    assert_eq!(dashboard.status, 200);
+    assert!(dashboard.body.contains("Tenants by drift level"));
+    let tenants = call("GET", &format!("{}/tenants", server.base), &[("Cookie", &cookie)], None, "").body;
+    for t in ["green-party", "river-trust", "acme-corp", "corner-shop"] {
+        assert!(tenants.contains(t), "demo tenant {t} listed");
+    }
+    let drifted = call("GET", &format!("{}/api/v1/tenants?drift=low", server.base), &[("Cookie", &cookie)], None, "").json();
+    assert_eq!(drifted["items"][0]["slug"], "acme-corp", "one demo tenant drifts: {drifted}");
+    let queue = call("GET", &format!("{}/api/v1/customizations?status=requested", server.base), &[("Cookie", &cookie)], None, "").json();
+    assert_eq!(queue.as_array().unwrap().len(), 1, "one customization waits for approval");
 }

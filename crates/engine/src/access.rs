@@ -242,12 +242,7 @@ impl<'a> Scoped<'a> {
         req.actor = self.who.email.clone();
         let id = self.engine.migrate_create(&req).await?;
         self.audit("rollout.start", &id.to_string(), serde_json::json!({"template": req.template, "to": req.to, "tenants": req.tenants})).await;
-        let actor = req.actor.clone();
-        tokio::spawn(async move {
-            if let Err(e) = engine.migrate_resume(id, &actor, &NoProgress).await {
-                tracing::error!(rollout = id, error = %e, "rollout stopped; `tenantry migrate resume` continues it");
-            }
-        });
+        engine.spawn_rollout(id, req.actor.clone(), false);
         self.engine.rollout_record(id).await
     }
 
@@ -266,13 +261,7 @@ impl<'a> Scoped<'a> {
         self.platform(Need::Operate)?;
         let r = self.engine.rollout_record(id).await?;
         self.audit(if retry { "rollout.retry" } else { "rollout.resume" }, &id.to_string(), serde_json::json!({})).await;
-        let actor = self.who.email.clone();
-        tokio::spawn(async move {
-            let run = if retry { engine.migrate_retry(id, &actor, &NoProgress).await } else { engine.migrate_resume(id, &actor, &NoProgress).await };
-            if let Err(e) = run {
-                tracing::error!(rollout = id, error = %e, "rollout stopped; `tenantry migrate resume` continues it");
-            }
-        });
+        engine.spawn_rollout(id, self.who.email.clone(), retry);
         Ok(r)
     }
 

@@ -46,6 +46,10 @@ pub struct Engine {
     /// Expected schemas (snapshot + customizations) by their key (`drift.rs`).
     expected: std::sync::Mutex<HashMap<String, Arc<tenantry_schema::Schema>>>,
     throttle: accounts::LoginThrottle,
+    /// Set when the process is shutting down: rollouts start no new tenant.
+    stopping: std::sync::atomic::AtomicBool,
+    /// Rollouts running in background tasks (started over HTTP).
+    background: std::sync::atomic::AtomicUsize,
     dummy_hash: std::sync::OnceLock<String>,
 }
 
@@ -64,6 +68,8 @@ impl Engine {
             verified: Default::default(),
             expected: Default::default(),
             throttle: Default::default(),
+            stopping: Default::default(),
+            background: Default::default(),
             dummy_hash: Default::default(),
         };
         // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
@@ -72,6 +78,43 @@ impl Engine {
             tracing::warn!(error = %e, "could not recover interrupted provisioning now; the next start retries");
         }
         Ok(engine)
+    }
+
+    /// Asks running rollouts to finish the tenants they are on and start no more;
+    /// what they leave is `pending`, and `migrate resume` continues it.
+    pub fn request_stop(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs (resumes, or with `retry` retries) a recorded rollout in a background task.
+    pub fn spawn_rollout(self: &Arc<Self>, id: i64, actor: String, retry: bool) {
+        let engine = self.clone();
+        engine.background.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            let progress = rollouts::NoProgress;
+            let run = if retry { engine.migrate_retry(id, &actor, &progress).await } else { engine.migrate_resume(id, &actor, &progress).await };
+            if let Err(e) = run {
+                tracing::error!(rollout = id, error = %e, "rollout stopped; `tenantry migrate resume {id}` continues it");
+            }
+            engine.background.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+
+    /// Waits (up to `limit`) for background rollouts to reach a safe point after
+    /// `request_stop`; returns how many are still running.
+    pub async fn wait_for_background(&self, limit: std::time::Duration) -> usize {
+        let started = std::time::Instant::now();
+        loop {
+            let n = self.background.load(std::sync::atomic::Ordering::SeqCst);
+            if n == 0 || started.elapsed() > limit {
+                return n;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     pub fn config(&self) -> &Config {

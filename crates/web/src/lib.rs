@@ -53,9 +53,17 @@ pub async fn serve(state: AppState, bind: SocketAddr, on_ready: impl FnOnce(Sock
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr()?;
     on_ready(addr);
+    let engine = state.engine.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-    tracing::info!("stopped; running rollouts, if any, continue with `tenantry migrate resume`");
+    // Rollouts finish the tenants they are on and start no more.
+    engine.request_stop();
+    let left = engine.wait_for_background(std::time::Duration::from_secs(60)).await;
+    if left > 0 {
+        tracing::warn!(rollouts = left, "stopping with rollouts mid-step; `tenantry migrate resume` settles and continues them");
+    } else {
+        tracing::info!("stopped; unfinished rollouts continue with `tenantry migrate resume`");
+    }
     Ok(())
 }
 

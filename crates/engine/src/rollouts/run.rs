@@ -144,7 +144,7 @@ impl Engine {
     async fn wave(&self, work: &[TenantWork], concurrency: usize, state: &RunState, actor: &str, progress: &dyn Progress) {
         futures::stream::iter(work)
             .for_each_concurrent(concurrency, |w| async move {
-                if state.halted.load(Ordering::SeqCst) {
+                if state.halted.load(Ordering::SeqCst) || self.stopping() {
                     return;
                 }
                 let (ok, detail) = match self.run_tenant(w, state, actor).await.map_err(|e| (e, w)) {

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{slug}/customizations", post(request_customization))
         .route("/tenants/{slug}/drift/repair", post(repair))
         .route("/rollouts", get(rollouts).post(start_rollout))
+        .route("/rollouts/plan", get(plan_page))
         .route("/rollouts/{id}", get(rollout))
         .route("/customizations", get(customizations))
         .route("/customizations/{id}/{action}", post(review))
@@ -458,14 +459,13 @@ async fn rollouts(State(s): State<AppState>, c: UiCaller) -> Response {
     let list = try_page!(c, e.rollouts(None).await);
     let templates = e.templates().await.unwrap_or_default();
     let body = html! {
-        form.card method="post" action="/rollouts" {
-            (csrf_field(&c))
+        form.card method="get" action="/rollouts/plan" {
             label { "Template" select name="template" { @for t in &templates { option value=(t.name) { (t.name) " → " (t.version.as_deref().unwrap_or("")) } } } }
             label { "Target version (empty: latest)" input name="to"; }
             label { "Concurrency" input type="number" name="concurrency" value="4" min="1" max="1000"; }
             label { "Canary tenants" input type="number" name="canary" value="0" min="0"; }
             label { "Halt after this many failures" input type="number" name="max_failures" value="0" min="0"; }
-            button type="submit" { "Start rollout" }
+            button type="submit" { "Plan the rollout" }
         }
         table {
             tr { th { "rollout" } th { "template" } th { "target" } th { "status" } th { "applied" } th { "failed" } th { "customized" } th { "progress" } th { "by" } }
@@ -479,6 +479,50 @@ async fn rollouts(State(s): State<AppState>, c: UiCaller) -> Response {
         }
     };
     layout(Some(&c), "Rollouts", body).into_response()
+}
+
+#[derive(Deserialize)]
+struct PlanQuery {
+    template: Option<String>,
+    to: Option<String>,
+    concurrency: Option<usize>,
+    canary: Option<usize>,
+    max_failures: Option<usize>,
+}
+
+/// What each tenant would get, and the button that starts exactly this rollout.
+async fn plan_page(State(s): State<AppState>, c: UiCaller, Query(q): Query<PlanQuery>) -> Response {
+    let req = RolloutBody { template: q.template.clone(), to: q.to.clone(), tenants: vec![], concurrency: q.concurrency, canary: q.canary, max_failures: q.max_failures }.request();
+    let plans = try_page!(c, s.engine.scoped(&c.principal, &c.source).migrate_plan(&req).await);
+    let plans = serde_json::to_value(&plans).unwrap_or_default();
+    let plans = plans.as_array().cloned().unwrap_or_default();
+    let applies = plans.iter().flat_map(|p| p["steps"].as_array().cloned().unwrap_or_default()).filter(|st| st["action"] == "apply").count();
+    let body = html! {
+        p { (plans.len()) " tenant(s), " (applies) " migration step(s) to apply." }
+        table {
+            tr { th { "tenant" } th { "from" } th { "to" } th { "steps" } }
+            @for p in &plans {
+                tr {
+                    td { (p["slug"].as_str().unwrap_or("")) } td { (p["from_version"].as_str().unwrap_or("")) } td { (p["to_version"].as_str().unwrap_or("")) }
+                    td {
+                        @for st in p["steps"].as_array().cloned().unwrap_or_default() {
+                            div { code { (st["migration"].as_str().unwrap_or("")) } " " (badge("status", st["action"].as_str().unwrap_or(""))) @if let Some(r) = st["reason"].as_str() { " " span.muted { (r) } } }
+                        }
+                    }
+                }
+            }
+        }
+        form.card method="post" action="/rollouts" {
+            (csrf_field(&c))
+            input type="hidden" name="template" value=(q.template.clone().unwrap_or_default());
+            input type="hidden" name="to" value=(q.to.clone().unwrap_or_default());
+            input type="hidden" name="concurrency" value=(req.concurrency);
+            input type="hidden" name="canary" value=(req.canary);
+            input type="hidden" name="max_failures" value=(req.max_failures);
+            button type="submit" disabled[applies == 0] { "Start rollout" }
+        }
+    };
+    layout(Some(&c), "Rollout plan", body).into_response()
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,8 @@ use tenantry_engine::rollouts::NoProgress;
 use tenantry_engine::tenants::CreateTenant;
 use tenantry_engine::{AddServer, Config, ConfigOverrides, Engine};
 use tenantry_schema::introspect;
-use tenantry_testkit::{client, Target};
+use crate::parallel_clients;
+use tenantry_testkit::Target;
 
 /// The introspection queries with their parameters written in: what a person with
 /// the stock client would send to read the same catalog data.
@@ -73,7 +74,7 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
                 std::fs::write(&f, literal_queries(d, db.as_str()).iter().map(|q| format!("{q};\n")).collect::<String>()).map(|_| f)
             })
             .collect::<Result<_, _>>()?;
-        let clients = parallel_clients(&target, &dbs, &files, concurrency)?;
+        let clients = parallel_clients(&target, &dbs, &|i| files[i].clone(), concurrency)?;
         // 2. Held sessions, the same queries.
         let sessions = held_sessions(d, &target.url, &dbs, concurrency).await?;
         // 3. MySQL: batches of 50 schemas per query.
@@ -120,27 +121,6 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
     }
     engine.close().await;
     Ok(())
-}
-
-fn parallel_clients(target: &Target, dbs: &[DatabaseName], files: &[std::path::PathBuf], concurrency: usize) -> Result<Duration> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let next = next.clone();
-                scope.spawn(move || -> Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let (Some(db), Some(f)) = (dbs.get(i), files.get(i)) else { return Ok(()) };
-                        client::run_file(target, db, f).map_err(|e| anyhow!("{db}: {e}"))?;
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow!("client thread panicked"))?)
-    })?;
-    Ok(t0.elapsed())
 }
 
 async fn held_sessions(d: Dialect, url: &str, dbs: &[DatabaseName], concurrency: usize) -> Result<Duration> {

@@ -23,28 +23,24 @@ struct Args {
     what: What,
 }
 
+/// A fleet benchmark's size and limits.
+#[derive(clap::Args)]
+struct Fleet {
+    #[arg(long, default_value_t = 1000)]
+    tenants: usize,
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// mysql, postgres (default: both)
+    #[arg(long, value_delimiter = ',')]
+    dialects: Vec<String>,
+}
+
 #[derive(clap::Subcommand)]
 enum What {
     /// Tenants per second of one migration rolled out to a fleet
-    Rollout {
-        #[arg(long, default_value_t = 1000)]
-        tenants: usize,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// mysql, postgres (default: both)
-        #[arg(long, value_delimiter = ',')]
-        dialects: Vec<String>,
-    },
+    Rollout(Fleet),
     /// Tenants per second of a drift scan of a fleet
-    Drift {
-        #[arg(long, default_value_t = 1000)]
-        tenants: usize,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// mysql, postgres (default: both)
-        #[arg(long, value_delimiter = ',')]
-        dialects: Vec<String>,
-    },
+    Drift(Fleet),
     /// Per-tenant provisioning time of the political_party template
     Provision {
         #[arg(long, default_value_t = 20)]
@@ -53,6 +49,35 @@ enum What {
         #[arg(long, value_delimiter = ',')]
         dialects: Vec<String>,
     },
+}
+
+/// The stock client once per tenant, `concurrency` at a time; `file_for(i)` is the
+/// SQL file for `dbs[i]`.
+pub(crate) fn parallel_clients(
+    target: &Target,
+    dbs: &[DatabaseName],
+    file_for: &(dyn Fn(usize) -> PathBuf + Sync),
+    concurrency: usize,
+) -> Result<Duration> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let t0 = Instant::now();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let next = &next;
+                scope.spawn(move || -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(db) = dbs.get(i) else { return Ok(()) };
+                        client::run_file(target, db, &file_for(i)).map_err(|e| anyhow::anyhow!("{db}: {e}"))?;
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("client thread panicked"))?)
+    })?;
+    Ok(t0.elapsed())
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -72,8 +97,8 @@ async fn main() -> Result<()> {
     }
     match args.what {
         What::Provision { tenants, dialects } => provision(tenants, dialects).await,
-        What::Rollout { tenants, concurrency, dialects } => rollout::run(tenants, concurrency, dialects).await,
-        What::Drift { tenants, concurrency, dialects } => drift::run(tenants, concurrency, dialects).await,
+        What::Rollout(f) => rollout::run(f.tenants, f.concurrency, f.dialects).await,
+        What::Drift(f) => drift::run(f.tenants, f.concurrency, f.dialects).await,
     }
 }
 

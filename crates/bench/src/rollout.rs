@@ -10,7 +10,8 @@ use tenantry_domain::{DatabaseName, Dialect};
 use tenantry_engine::rollouts::{MigrateRequest, NoProgress};
 use tenantry_engine::tenants::CreateTenant;
 use tenantry_engine::{AddServer, Config, ConfigOverrides, Engine};
-use tenantry_testkit::{client, Target};
+use crate::parallel_clients;
+use tenantry_testkit::Target;
 
 const UP: &str = "ALTER TABLE accounts ADD COLUMN note VARCHAR(100) NULL;\nCREATE INDEX ix_accounts_note ON accounts (note);\n";
 const DOWN_MYSQL: &str = "DROP INDEX ix_accounts_note ON accounts;\nALTER TABLE accounts DROP COLUMN note;\n";
@@ -99,11 +100,11 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
         std::fs::write(&down_file, if d == Dialect::Mysql { DOWN_MYSQL } else { DOWN })?;
 
         // 1. Stock client, one process per tenant, `concurrency` at a time.
-        let clients = parallel_clients(&target, &dbs, &up_file, concurrency).await?;
-        parallel_clients(&target, &dbs, &down_file, concurrency).await?;
+        let clients = parallel_clients(&target, &dbs, &|_| up_file.clone(), concurrency)?;
+        parallel_clients(&target, &dbs, &|_| down_file.clone(), concurrency)?;
         // 2. `concurrency` held sessions.
         let sessions = held_sessions(d, &target.url, &dbs, concurrency).await?;
-        parallel_clients(&target, &dbs, &down_file, concurrency).await?;
+        parallel_clients(&target, &dbs, &|_| down_file.clone(), concurrency)?;
         // 3. tenantry.
         let stop = Arc::new(AtomicUsize::new(0));
         let sampler = tokio::spawn(sample_connections(d, target.url.clone(), stop.clone()));
@@ -143,27 +144,6 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
     }
     engine.close().await;
     Ok(())
-}
-
-async fn parallel_clients(target: &Target, dbs: &[DatabaseName], file: &std::path::Path, concurrency: usize) -> Result<Duration> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let next = next.clone();
-                scope.spawn(move || -> Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(db) = dbs.get(i) else { return Ok(()) };
-                        client::run_file(target, db, file).map_err(|e| anyhow!("{db}: {e}"))?;
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow!("client thread panicked"))?)
-    })?;
-    Ok(t0.elapsed())
 }
 
 async fn held_sessions(d: Dialect, url: &str, dbs: &[DatabaseName], concurrency: usize) -> Result<Duration> {

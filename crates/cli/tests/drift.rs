@@ -4,18 +4,14 @@
 
 mod common;
 
-use common::Workdir;
+use common::{Workdir, bundled, slug, cleanup};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tenantry_testkit::{mysql_url, postgres_url};
 
 const SERVERS: [&str; 3] = ["local", "maria", "pg"];
 
-fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
-}
 
 fn fleet() -> Workdir {
     let w = Workdir::new();
@@ -26,16 +22,7 @@ fn fleet() -> Workdir {
     w
 }
 
-fn slug(tag: &str) -> String {
-    tenantry_testkit::test_slug(tag)
-}
 
-fn cleanup(w: &Workdir) {
-    let list = w.run(&["--json", "tenant", "list"]).json();
-    for t in list.as_array().cloned().unwrap_or_default() {
-        let _ = w.run(&["tenant", "delete", t["slug"].as_str().unwrap_or(""), "--yes"]);
-    }
-}
 
 /// Runs SQL in a tenant's database with the engine's own client, behind tenantry's
 /// back: how drift happens in real life.

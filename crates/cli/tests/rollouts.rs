@@ -2,17 +2,14 @@
 
 mod common;
 
-use common::Workdir;
-use std::path::{Path, PathBuf};
+use common::{Workdir, bundled, slug, cleanup};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tenantry_domain::Dialect;
 use tenantry_testkit::{mysql_url, postgres_url, proxy::Proxy};
 
 const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
 
-fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
-}
 
 fn fleet() -> Workdir {
     let w = Workdir::new();
@@ -22,16 +19,7 @@ fn fleet() -> Workdir {
     w
 }
 
-fn slug(tag: &str) -> String {
-    tenantry_testkit::test_slug(tag)
-}
 
-fn cleanup(w: &Workdir) {
-    let list = w.run(&["--json", "tenant", "list"]).json();
-    for t in list.as_array().cloned().unwrap_or_default() {
-        let _ = w.run(&["tenant", "delete", t["slug"].as_str().unwrap_or(""), "--yes"]);
-    }
-}
 
 /// A copy of the basic template whose 1.1.0 migration sleeps a little per tenant (so
 /// a rollout can be interrupted) and adds a column.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Workdir;
+use common::{Workdir, bundled};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tenantry_domain::template::TemplateBundle;
@@ -13,9 +13,6 @@ use tenantry_testkit::{client, mysql_url, postgres_url, ScratchDb, Target};
 /// Tests here count scratch databases on the shared servers: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
-}
 
 /// A landlord with the local SQLite server plus the test MariaDB and PostgreSQL.
 fn fleet() -> Workdir {

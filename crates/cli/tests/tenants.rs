@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::Workdir;
-use std::path::{Path, PathBuf};
+use common::{Workdir, bundled, slug};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tenantry_domain::{DatabaseName, Dialect};
 use tenantry_schema::Schema;
@@ -11,9 +11,6 @@ use tenantry_testkit::{mysql_url, postgres_url, Target};
 
 const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
 
-fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
-}
 
 fn fleet() -> Workdir {
     let w = Workdir::new();
@@ -21,12 +18,6 @@ fn fleet() -> Workdir {
     w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
     w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
     w
-}
-
-/// Slugs unique across runs (MariaDB and PostgreSQL are shared), sweepable after a
-/// killed run.
-fn slug(tag: &str) -> String {
-    tenantry_testkit::test_slug(tag)
 }
 
 async fn drop_tenant_dbs(w: &Workdir) {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Workdir;
+use common::{Workdir, bundled, slug};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
@@ -12,13 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use tenantry_testkit::{mysql_url, postgres_url};
 
-fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
-}
 
-fn slug(tag: &str) -> String {
-    tenantry_testkit::test_slug(tag)
-}
 
 /// `tenantry serve` on a free port, stopped (SIGTERM, graceful) when dropped.
 struct Server {

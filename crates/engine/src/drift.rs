@@ -22,7 +22,7 @@ use tenantry_domain::template::checksum_text;
 use tenantry_schema::ddl::{object_sql, repair_script, RepairScript};
 use tenantry_schema::diff::{diff_schemas, drift_level, Difference};
 use tenantry_schema::Schema;
-use tenantry_store::{CustomizationRecord, NewCustomization, NewHistory, ServerRecord, TenantFilter, TenantRecord};
+use tenantry_store::{CustomizationRecord, NewCustomization, NewHistory, ServerRecord, TenantRecord};
 use tokio::sync::Semaphore;
 
 /// `drift scan` selection.
@@ -174,20 +174,8 @@ impl Engine {
     /// Scans the selected tenants, stores each one's level and differences.
     pub async fn drift_scan(&self, req: &DriftScanRequest, progress: &dyn Progress) -> Result<DriftScanReport, EngineError> {
         let clock = Instant::now();
-        if let Some(t) = &req.template {
-            self.template_record(t).await?;
-        }
-        let all = self.landlord.tenants(&TenantFilter { template: req.template.clone(), ..Default::default() }).await?;
-        for slug in &req.tenants {
-            if !all.iter().any(|t| t.slug == *slug) {
-                return Err(EngineError::NotFound { what: "tenant", key: slug.clone(), hint: String::new() });
-            }
-        }
-        let tenants: Vec<TenantRecord> = all
-            .into_iter()
-            .filter(|t| req.tenants.is_empty() || req.tenants.contains(&t.slug))
-            .filter(|t| (t.status == "active" || t.status == "suspended") && t.database.is_some())
-            .collect();
+        let tenants: Vec<TenantRecord> =
+            self.fleet(req.template.as_deref(), &req.tenants).await?.into_iter().filter(|t| t.database.is_some()).collect();
         let servers: HashMap<i64, ServerRecord> = self.servers().await?.into_iter().map(|s| (s.id, s)).collect();
         let mut customs: HashMap<String, Vec<CustomizationRecord>> = HashMap::new();
         for c in self.landlord.all_applied_customizations().await? {

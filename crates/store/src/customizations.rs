@@ -82,34 +82,54 @@ impl Landlord {
     pub async fn insert_customization(&self, c: &NewCustomization) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let now = crate::time::now();
+        let id = self.insert_customization_row(&mut tx, c, false, &now).await?;
+        tx.commit().await.map_err(StoreError::query("insert customization: commit"))?;
+        Ok(id)
+    }
+
+    /// One row: `requested`, or (`accepted`) `applied` with its reviewer and applier
+    /// being the actor. Returns its id.
+    async fn insert_customization_row(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        c: &NewCustomization,
+        accepted: bool,
+        now: &str,
+    ) -> Result<i64, StoreError> {
+        let done = accepted.then(|| now.to_string());
+        let by = accepted.then(|| c.actor.clone());
         sqlx::query(&self.sql(
             "INSERT INTO tenant_customizations (tenant_id, customization_type, object_name, definition_sql, \
-             template_base_version, status, checksum, created_at, created_by, updated_at) VALUES (?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?)",
+             template_base_version, status, reason, checksum, created_at, created_by, approved_at, approved_by, \
+             applied_at, applied_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ))
         .bind(&c.tenant_id)
         .bind(&c.kind)
         .bind(&c.object)
         .bind(&c.sql)
         .bind(c.base_version.clone())
+        .bind(if accepted { "applied" } else { "requested" })
+        .bind(accepted.then(|| "accepted from drift".to_string()))
         .bind(&c.checksum)
-        .bind(&now)
+        .bind(now)
         .bind(&c.actor)
-        .bind(&now)
-        .execute(&mut *tx)
+        .bind(done.clone())
+        .bind(by.clone())
+        .bind(done)
+        .bind(by)
+        .bind(now)
+        .execute(&mut **tx)
         .await
         .map_err(StoreError::query("insert customization"))?;
-        // The newest row of this tenant and object: portable where RETURNING is not.
-        let id: i64 = sqlx::query_scalar(&self.sql(
-            "SELECT MAX(id) FROM tenant_customizations WHERE tenant_id = ? AND object_name = ? AND created_at = ?",
-        ))
-        .bind(&c.tenant_id)
-        .bind(&c.object)
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::query("customization id"))?;
-        tx.commit().await.map_err(StoreError::query("insert customization: commit"))?;
-        Ok(id)
+        // The newest row of this tenant and object: portable where RETURNING is not
+        // (the transaction holds the write lock, so it is ours).
+        sqlx::query_scalar(&self.sql("SELECT MAX(id) FROM tenant_customizations WHERE tenant_id = ? AND object_name = ? AND created_at = ?"))
+            .bind(&c.tenant_id)
+            .bind(&c.object)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(StoreError::query("customization id"))
     }
 
     pub async fn customization(&self, id: i64) -> Result<Option<CustomizationRecord>, StoreError> {
@@ -186,34 +206,7 @@ impl Landlord {
         let now = crate::time::now();
         let mut ids = Vec::new();
         for c in items {
-            sqlx::query(&self.sql(
-                "INSERT INTO tenant_customizations (tenant_id, customization_type, object_name, definition_sql, \
-                 template_base_version, status, reason, checksum, created_at, created_by, approved_at, approved_by, \
-                 applied_at, applied_by, updated_at) VALUES (?, ?, ?, ?, ?, 'applied', 'accepted from drift', ?, ?, ?, ?, ?, ?, ?, ?)",
-            ))
-            .bind(&c.tenant_id)
-            .bind(&c.kind)
-            .bind(&c.object)
-            .bind(&c.sql)
-            .bind(c.base_version.clone())
-            .bind(&c.checksum)
-            .bind(&now)
-            .bind(&c.actor)
-            .bind(&now)
-            .bind(&c.actor)
-            .bind(&now)
-            .bind(&c.actor)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query("accept customization"))?;
-            let id: i64 = sqlx::query_scalar(&self.sql("SELECT MAX(id) FROM tenant_customizations WHERE tenant_id = ? AND object_name = ?"))
-                .bind(&c.tenant_id)
-                .bind(&c.object)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::query("customization id"))?;
-            ids.push(id);
+            ids.push(self.insert_customization_row(&mut tx, c, true, &now).await?);
         }
         for h in histories {
             self.insert_history(&mut tx, h, &now).await?;

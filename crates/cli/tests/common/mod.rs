@@ -69,3 +69,21 @@ impl Workdir {
         self.path().join(rel)
     }
 }
+
+/// A template shipped in `templates/`.
+pub fn bundled(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates").join(name)
+}
+
+/// A test tenant's slug (carries its creation time, so a killed run's are swept).
+pub fn slug(tag: &str) -> String {
+    tenantry_testkit::test_slug(tag)
+}
+
+/// Deletes every tenant of the workdir's landlord.
+pub fn cleanup(w: &Workdir) {
+    let list = w.run(&["--json", "tenant", "list"]).json();
+    for t in list.as_array().cloned().unwrap_or_default() {
+        let _ = w.run(&["tenant", "delete", t["slug"].as_str().unwrap_or(""), "--yes"]);
+    }
+}

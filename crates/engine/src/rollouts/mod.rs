@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tenantry_domain::rollout::{plan_tenant, PlannedStep, StepDecision, TenantState};
 use tenantry_domain::template::TemplateBundle;
-use tenantry_store::{NewRollout, NewStep, RolloutRecord, TenantFilter, TenantRecord};
+use tenantry_store::{NewRollout, NewStep, RolloutRecord, TenantRecord};
 
 pub use run::{NoProgress, Progress};
 
@@ -97,20 +97,7 @@ fn skip_all(steps: Vec<PlannedStep>, reason: &str) -> Vec<PlannedStep> {
 
 impl Engine {
     async fn selected_tenants(&self, req: &MigrateRequest) -> Result<Vec<TenantRecord>, EngineError> {
-        if let Some(t) = &req.template {
-            self.template_record(t).await?;
-        }
-        let all = self.landlord.tenants(&TenantFilter { template: req.template.clone(), ..Default::default() }).await?;
-        for slug in &req.tenants {
-            if !all.iter().any(|t| t.slug == *slug) {
-                return Err(EngineError::NotFound { what: "tenant", key: slug.clone(), hint: String::new() });
-            }
-        }
-        Ok(all
-            .into_iter()
-            .filter(|t| req.tenants.is_empty() || req.tenants.contains(&t.slug))
-            .filter(|t| t.status == "active" || t.status == "suspended")
-            .collect())
+        self.fleet(req.template.as_deref(), &req.tenants).await
     }
 
     /// The ordered migrations each tenant would get, and why others are skipped.

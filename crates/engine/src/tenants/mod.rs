@@ -31,6 +31,25 @@ impl Engine {
         }
     }
 
+    /// The live tenants (active or suspended) of a template, or of all, narrowed to
+    /// `slugs` when given; an unknown slug is an error, not silently dropped.
+    pub(crate) async fn fleet(&self, template: Option<&str>, slugs: &[String]) -> Result<Vec<TenantRecord>, EngineError> {
+        if let Some(t) = template {
+            self.template_record(t).await?;
+        }
+        let all = self.landlord.tenants(&tenantry_store::TenantFilter { template: template.map(str::to_string), ..Default::default() }).await?;
+        for slug in slugs {
+            if !all.iter().any(|t| t.slug == *slug) {
+                return Err(EngineError::NotFound { what: "tenant", key: slug.clone(), hint: String::new() });
+            }
+        }
+        Ok(all
+            .into_iter()
+            .filter(|t| slugs.is_empty() || slugs.contains(&t.slug))
+            .filter(|t| t.status == "active" || t.status == "suspended")
+            .collect())
+    }
+
     /// Claims a slug (see `Landlord::claim_tenant`), a lost race as a conflict.
     pub(crate) async fn claim(&self, new: &tenantry_store::NewTenant) -> Result<TenantRecord, EngineError> {
         self.landlord.claim_tenant(new).await.map_err(|e| match e {

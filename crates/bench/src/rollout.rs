@@ -43,7 +43,7 @@ async fn sample_connections(d: Dialect, url: String, stop: Arc<AtomicUsize>) -> 
         Dialect::Postgres => {
             let Ok(mut c) = sqlx::PgConnection::connect(&format!("{url}/postgres")).await else { return 0 };
             while stop.load(Ordering::SeqCst) == 0 {
-                if let Ok((n,)) = sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'tenantry'").fetch_one(&mut c).await {
+                if let Ok((n,)) = sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'tenantry' AND backend_type = 'client backend'").fetch_one(&mut c).await {
                     peak = peak.max(n as usize);
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -115,6 +115,9 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
         let tenantry = t0.elapsed();
         stop.store(1, Ordering::SeqCst);
         let peak = sampler.await.unwrap_or(0);
+        // What tenantry itself held open (connect to completed close): the server's
+        // view above also counts backends still exiting after their close.
+        let held = engine.driver(&engine.server(&server).await?).await?.peak_connections();
         if r.applied as usize != n || r.failed != 0 {
             return Err(anyhow!("{d}: rollout applied {} of {n}, {} failed", r.applied, r.failed));
         }
@@ -123,7 +126,7 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
             "dialect": d.as_str(), "tenants": n, "concurrency": concurrency,
             "client_tps": tps(clients), "sessions_tps": tps(sessions), "tenantry_tps": tps(tenantry),
             "tenantry_vs_client": tps(tenantry) / tps(clients), "tenantry_vs_sessions": tps(tenantry) / tps(sessions),
-            "peak_connections": peak, "server_limit": concurrency,
+            "peak_connections": peak, "peak_held_by_tenantry": held, "server_limit": concurrency,
         });
         println!("{row}");
         rows.push(row);
@@ -132,14 +135,14 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
             engine.delete_tenant(s, false).await?;
         }
     }
-    println!("\n{:<9} {:>8} {:>5} {:>12} {:>13} {:>13} {:>10} {:>12} {:>10}", "engine", "tenants", "conc", "client t/s", "sessions t/s", "tenantry t/s", "vs client", "vs sessions", "peak conn");
+    println!("\n{:<9} {:>8} {:>5} {:>12} {:>13} {:>13} {:>10} {:>12} {:>10} {:>8}", "engine", "tenants", "conc", "client t/s", "sessions t/s", "tenantry t/s", "vs client", "vs sessions", "peak conn", "held");
     for r in &rows {
         println!(
-            "{:<9} {:>8} {:>5} {:>12.1} {:>13.1} {:>13.1} {:>9.2}x {:>11.2}x {:>10}",
+            "{:<9} {:>8} {:>5} {:>12.1} {:>13.1} {:>13.1} {:>9.2}x {:>11.2}x {:>10} {:>8}",
             r["dialect"].as_str().unwrap_or(""),
             r["tenants"], r["concurrency"],
             r["client_tps"].as_f64().unwrap_or(0.0), r["sessions_tps"].as_f64().unwrap_or(0.0), r["tenantry_tps"].as_f64().unwrap_or(0.0),
-            r["tenantry_vs_client"].as_f64().unwrap_or(0.0), r["tenantry_vs_sessions"].as_f64().unwrap_or(0.0), r["peak_connections"]
+            r["tenantry_vs_client"].as_f64().unwrap_or(0.0), r["tenantry_vs_sessions"].as_f64().unwrap_or(0.0), r["peak_connections"], r["peak_held_by_tenantry"]
         );
     }
     engine.close().await;

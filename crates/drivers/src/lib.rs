@@ -106,6 +106,13 @@ pub trait TenantDriver: Send + Sync {
     /// Closes pooled connections.
     async fn close(&self);
 
+    /// The most connections this driver has held open to its server at once
+    /// (connect to completed close), when it counts them; a pool bounded by
+    /// construction (MySQL) does not need to.
+    fn peak_connections(&self) -> Option<usize> {
+        None
+    }
+
     /// Where applications reach `db`.
     fn location(&self, db: &DatabaseName) -> Location;
 

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use std::time::Duration;
 use tenantry_domain::{DatabaseName, Dialect, LoginName, Password};
@@ -18,7 +19,32 @@ const D: Dialect = Dialect::Postgres;
 /// A session on one tenant database, holding its connection slot until dropped.
 struct Session {
     conn: PgConnection,
+    _open: OpenGuard,
     _permit: OwnedSemaphorePermit,
+}
+
+/// Counts a tenant connection as open from connect until its close has completed.
+struct OpenGuard(Arc<Gauge>);
+
+/// Tenant connections open now, and the most ever open at once.
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl OpenGuard {
+    fn new(g: &Arc<Gauge>) -> OpenGuard {
+        let n = g.now.fetch_add(1, Ordering::SeqCst) + 1;
+        g.peak.fetch_max(n, Ordering::SeqCst);
+        OpenGuard(g.clone())
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl std::ops::Deref for Session {
@@ -47,6 +73,7 @@ pub struct PostgresDriver {
     /// Tenant sessions open at once: with the one admin connection, never more than
     /// the server's limit.
     sessions: Arc<Semaphore>,
+    open: Arc<Gauge>,
     host: Option<String>,
     port: Option<u16>,
 }
@@ -71,7 +98,7 @@ impl PostgresDriver {
             .idle_timeout(Duration::from_secs(60))
             .connect_lazy_with(admin_options);
         let sessions = Arc::new(Semaphore::new(limits.max_connections.saturating_sub(1).max(1) as usize));
-        Ok(PostgresDriver { server: server.into(), options, admin, sessions, host: url.host(), port: url.port() })
+        Ok(PostgresDriver { server: server.into(), options, admin, sessions, open: Default::default(), host: url.host(), port: url.port() })
     }
 
     fn err(&self, action: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DriverError + '_ {
@@ -86,7 +113,7 @@ impl PostgresDriver {
             source: sqlx::Error::PoolClosed,
         })?;
         match self.options.clone().database(db.as_str()).connect().await {
-            Ok(conn) => Ok(Session { conn, _permit: permit }),
+            Ok(conn) => Ok(Session { conn, _open: OpenGuard::new(&self.open), _permit: permit }),
             // 3D000: invalid_catalog_name
             Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("3D000") => {
                 Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() })
@@ -157,6 +184,11 @@ impl TenantDriver for PostgresDriver {
 
     async fn close(&self) {
         self.admin.close().await;
+    }
+
+    fn peak_connections(&self) -> Option<usize> {
+        // Tenant sessions plus the one admin connection.
+        Some(self.open.peak.load(Ordering::SeqCst) + 1)
     }
 
     fn location(&self, db: &DatabaseName) -> Location {

@@ -106,6 +106,13 @@ impl LoginThrottle {
             for k in keys {
                 m.entry(k.clone()).or_default().push(Instant::now());
             }
+            // Bounded memory under a flood of made-up emails: forget what expired.
+            if m.len() > 10_000 {
+                m.retain(|_, v| {
+                    v.retain(|t| t.elapsed() < FAILURE_WINDOW);
+                    !v.is_empty()
+                });
+            }
         }
     }
 

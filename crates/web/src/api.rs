@@ -124,7 +124,7 @@ pub fn routes() -> (Router<AppState>, Vec<RouteDoc>) {
         .route("GET", "/rollouts/{id}/events", "Live progress (server-sent events)", "viewer", &[], get(rollout_events))
         .route("POST", "/rollouts/{id}/resume", "Continue a halted or interrupted rollout", "operator", &[], post(resume_rollout))
         .route("POST", "/rollouts/{id}/retry", "Run a rollout's failed steps again", "operator", &[], post(retry_rollout))
-        .route("GET", "/customizations", "Customizations (?status=&tenant=)", "tenant", &[], get(customizations))
+        .route("GET", "/customizations", "Customizations (?status=&tenant=&page=&per_page=)", "tenant", &[], get(customizations))
         .route("GET", "/customizations/{id}", "One customization", "tenant", &[], get(customization))
         .route("POST", "/customizations/{id}/approve", "Approve a requested customization", "operator", &[], post(approve))
         .route("POST", "/customizations/{id}/reject", "Reject with a reason", "operator", &["reason"], post(reject))
@@ -383,8 +383,8 @@ async fn add_application(State(s): State<AppState>, c: ApiCaller, Path(slug): Pa
     Ok((StatusCode::CREATED, ok(json!({"tenant": slug, "domain": b.domain}))?))
 }
 
-async fn tenant_customizations(State(s): State<AppState>, c: ApiCaller, Path(slug): Path<String>) -> ApiResult<Json<Value>> {
-    ok(scoped!(s, c).customizations(None, Some(&slug)).await?)
+async fn tenant_customizations(State(s): State<AppState>, c: ApiCaller, Path(slug): Path<String>, Query(p): Query<Paging>) -> ApiResult<Json<Value>> {
+    page(scoped!(s, c).customizations(None, Some(&slug)).await?, &p)
 }
 
 #[derive(Deserialize)]
@@ -531,10 +531,13 @@ async fn retry_rollout(State(s): State<AppState>, c: ApiCaller, Path(id): Path<i
 struct CustomQuery {
     status: Option<String>,
     tenant: Option<String>,
+    page: Option<usize>,
+    per_page: Option<usize>,
 }
 
 async fn customizations(State(s): State<AppState>, c: ApiCaller, Query(q): Query<CustomQuery>) -> ApiResult<Json<Value>> {
-    ok(scoped!(s, c).customizations(q.status.as_deref().filter(|x| !x.is_empty()), q.tenant.as_deref().filter(|x| !x.is_empty())).await?)
+    let list = scoped!(s, c).customizations(q.status.as_deref().filter(|x| !x.is_empty()), q.tenant.as_deref().filter(|x| !x.is_empty())).await?;
+    page(list, &Paging { page: q.page, per_page: q.per_page })
 }
 
 async fn customization(State(s): State<AppState>, c: ApiCaller, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
@@ -575,8 +578,8 @@ async fn drift_scan(State(s): State<AppState>, c: ApiCaller, Body(b): Body<ScanB
     ok(r)
 }
 
-async fn accounts(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Value>> {
-    ok(scoped!(s, c).accounts().await?)
+async fn accounts(State(s): State<AppState>, c: ApiCaller, Query(p): Query<Paging>) -> ApiResult<Json<Value>> {
+    page(scoped!(s, c).accounts().await?, &p)
 }
 
 #[derive(Deserialize)]

@@ -385,6 +385,19 @@ impl Engine {
 
     /// Records a step that the tenant shows was applied before an interruption.
     async fn confirm_applied(&self, tenant: &TenantRecord, step: &StepRecord, checksum: &str, actor: &str, how: &str) -> Result<(), EngineError> {
+        // The tables its SQL touches, as for a step applied now.
+        let affected = match (self.tenant_server(tenant).await, self.template_record(tenant.template.as_deref().unwrap_or("")).await) {
+            (Ok(server), Ok(t)) => match self.version_record(&t, None).await {
+                Ok(v) => self
+                    .bundle_for(&t, &v)
+                    .await
+                    .ok()
+                    .and_then(|b| b.migrations.iter().find(|m| m.name == step.migration).and_then(|m| m.up.for_dialect(server.dialect).map(|up| affected_tables(server.dialect, up))))
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
         self.landlord
             .finish_step(step.migration_id, "applied", None, &NewHistory {
                 tenant_id: tenant.id.clone(),
@@ -394,7 +407,7 @@ impl Engine {
                 checksum: Some(checksum.to_string()),
                 execution_time_ms: 0,
                 rollback_snapshot: serde_json::Value::Null,
-                affected_tables: Vec::new(),
+                affected_tables: affected,
                 applied_by: actor.to_string(),
                 notes: Some(format!("applied before an interruption; {how}")),
             }, Some(&step.version))

@@ -57,6 +57,8 @@ pub enum Command {
         #[arg(long)]
         insecure_cookies: bool,
     },
+    /// Seed the demo (bundled templates, demo tenants, an admin account) without serving
+    Demo,
     /// Accounts that sign in to the web UI and API, and their API tokens
     #[command(subcommand)]
     User(UserCommand),

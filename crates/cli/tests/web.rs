@@ -578,3 +578,18 @@ fn serve_demo_on_a_bare_directory_shows_the_demo() {
     let queue = call("GET", &format!("{}/api/v1/customizations?status=requested", server.base), &[("Cookie", &cookie)], None, "").json();
     assert_eq!(queue["total"], 1, "one customization waits for approval: {queue}");
 }
+
+#[test]
+fn demo_seeds_once_and_again_without_duplicates() {
+    let w = Workdir::new();
+    let first = w.run(&["--json", "demo"]).ok().json();
+    assert_eq!(first["tenants"].as_array().unwrap().len(), 4, "{first}");
+    assert!(w.file("tenantry.toml").exists(), "the embedded default was initialised");
+    let again = w.run(&["--json", "demo"]).ok().json();
+    assert_eq!(again["tenants"], first["tenants"]);
+    assert_ne!(again["password"], first["password"], "a second run issues a new one-time password");
+    let tenants = w.run(&["--json", "tenant", "list"]).ok().json();
+    assert_eq!(tenants.as_array().unwrap().len(), 4, "no duplicate tenants");
+    let customs = w.run(&["--json", "custom", "list"]).ok().json();
+    assert_eq!(customs.as_array().unwrap().len(), 2, "one applied, one requested, not doubled: {customs}");
+}

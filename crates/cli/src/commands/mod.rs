@@ -25,11 +25,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve { bind, demo, insecure_cookies } = cli.command {
         return serve::run(&overrides, bind, demo, !insecure_cookies).await;
     }
+    if let Command::Demo = cli.command {
+        return serve::demo(&overrides, cli.json).await;
+    }
     let engine = open(&overrides).await?;
     let json = cli.json;
     let audit = audit_entry(&cli.command);
     let result = match cli.command {
-        Command::Init { .. } | Command::Serve { .. } => Ok(()),
+        Command::Init { .. } | Command::Serve { .. } | Command::Demo => Ok(()),
         Command::User(cmd) => user::run(&engine, cmd, json).await,
         Command::Server(cmd) => server::run(&engine, cmd, json).await,
         Command::Template(cmd) => template::run(&engine, cmd, json).await,

@@ -67,7 +67,8 @@ fn audit_entry(command: &Command) -> Option<(String, Option<String>)> {
         .filter(|w| !(w.len() > 6 && w.starts_with("server")))
         .collect();
     let verb = words.last()?;
-    if READS.contains(&verb.as_str()) || words.first().is_some_and(|w| w == "history") {
+    // `user` commands write their own, more detailed entries (user.rs).
+    if READS.contains(&verb.as_str()) || words.first().is_some_and(|w| w == "history" || w == "user") {
         return None;
     }
     // The first field's value: a slug, a name, an id.

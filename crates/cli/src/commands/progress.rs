@@ -6,7 +6,8 @@ use tenantry_engine::rollouts::Progress;
 
 /// Who the CLI acts as, in history and audit records.
 pub(crate) fn actor() -> String {
-    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+    let who = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{who}")
 }
 
 /// A bar with done/total, failures, rate and ETA on a terminal; one line per tenant

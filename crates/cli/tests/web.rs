@@ -451,6 +451,8 @@ async fn web_ui_in_headless_chromium() {
         assert!(finished, "the rollout page saw the rollout finish");
         let status = b.find(Locator::Id("r-status")).await?.text().await?;
         assert_eq!(status, "completed");
+        let steps = b.find(Locator::Id("steps")).await?.text().await?;
+        assert!(steps.contains("applied") && !steps.contains("pending"), "the steps table follows the rollout: {steps}");
         shot("05-rollout-finished").await;
 
         // Approve a customization.

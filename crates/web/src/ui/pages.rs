@@ -554,8 +554,27 @@ function show(ev) {
   document.getElementById('bar-done').style.width = ((r.applied + r.skipped) * 100 / total) + '%';
   document.getElementById('bar-failed').style.width = (r.failed * 100 / total) + '%';
 }
-es.addEventListener('progress', show);
-es.addEventListener('done', (ev) => { show(ev); es.close(); document.getElementById('live').textContent = 'finished'; });
+// The steps table follows too (text only, never HTML from the server).
+async function steps() {
+  const res = await fetch('/api/v1/rollouts/' + id + '/steps');
+  if (!res.ok) return;
+  const body = document.getElementById('steps');
+  body.replaceChildren();
+  for (const st of await res.json()) {
+    const tr = document.createElement('tr');
+    for (const [k, cls] of [['slug', ''], ['migration', ''], ['status', 'badge status-' + st.status], ['notes', '']]) {
+      const td = document.createElement('td');
+      const span = document.createElement('span');
+      if (cls) span.className = cls;
+      span.textContent = st[k] || '';
+      td.appendChild(span);
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+es.addEventListener('progress', (ev) => { show(ev); steps(); });
+es.addEventListener('done', async (ev) => { show(ev); es.close(); await steps(); document.getElementById('live').textContent = 'finished'; });
 "#;
 
 async fn rollout(State(s): State<AppState>, c: UiCaller, Path(id): Path<i64>) -> Response {
@@ -576,8 +595,10 @@ async fn rollout(State(s): State<AppState>, c: UiCaller, Path(id): Path<i64>) ->
         }
         h2 { "Steps" }
         table {
-            tr { th { "tenant" } th { "migration" } th { "status" } th { "notes" } }
-            @for st in &steps { tr { td { (st.slug) } td { (st.migration) } td { (badge("status", &st.status)) } td { (st.notes.as_deref().unwrap_or("")) } } }
+            thead { tr { th { "tenant" } th { "migration" } th { "status" } th { "notes" } } }
+            tbody id="steps" {
+                @for st in &steps { tr { td { (st.slug) } td { (st.migration) } td { (badge("status", &st.status)) } td { (st.notes.as_deref().unwrap_or("")) } } }
+            }
         }
         (script(LIVE_JS))
     };

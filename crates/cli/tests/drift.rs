@@ -122,6 +122,20 @@ fn customization_workflow_and_no_false_positives_on_every_engine() {
         let rj = w.run(&["--json", "custom", "reject", &rid, "--reason", "use the search service"]).ok().json();
         assert_eq!((rj["status"].as_str(), rj["reason"].as_str()), (Some("rejected"), Some("use the search service")));
         w.run(&["custom", "approve", &rid]).fails_with(2);
+
+        // A customization that fails when applied leaves nothing: no table, no record.
+        let half = w.file("half.sql");
+        std::fs::write(&half, "CREATE TABLE notes_extra (id INTEGER NOT NULL PRIMARY KEY, body VARCHAR(50) NULL);\nCREATE INDEX idx_notes_extra ON notes_extra (no_such_column);\n").unwrap();
+        let h = w.run(&["--json", "custom", "request", &custom, "--type", "table", "--name", "notes_extra", "--sql", half.to_str().unwrap()]).ok().json();
+        let hid = h["id"].to_string();
+        w.run(&["custom", "approve", &hid]).ok();
+        let failed = w.run(&["custom", "apply", &hid]).fails_with(2);
+        assert!(failed.stderr.contains("notes_extra") && failed.stderr.contains("nothing was recorded"), "{server}: {}", failed.stderr);
+        let schema = w.run(&["--json", "tenant", "schema", &custom]).ok().json();
+        assert!(schema["tables"]["notes_extra"].is_null(), "{server}: the half-made table was removed");
+        let still = w.run(&["--json", "custom", "list", "--tenant", &custom, "--status", "approved"]).ok().json();
+        assert_eq!(still.as_array().unwrap().len(), 1, "{server}: it stays approved, to be fixed with a new request");
+        assert_eq!(w.run(&["--json", "tenant", "show", &custom]).ok().json()["customization_count"], 1, "{server}");
         all.extend([fresh, migrated, custom]);
     }
     let listed = w.run(&["--json", "custom", "list", "--status", "applied"]).ok().json();

@@ -523,7 +523,16 @@ fn shutdown_leaves_a_running_rollout_resumable() {
     let api = Client { base: &server.base, auth: bearer(&token), seen: &seen };
     let r = api.ok("POST", "/rollouts", "/rollouts", Some(json!({"template": "slowweb", "tenants": slugs, "concurrency": 1})));
     let id = r["rollout_id"].as_i64().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // Stop once some tenants are done and some are not (deadline: 30 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = api.ok("GET", "/rollouts/{id}", &format!("/rollouts/{id}"), None);
+        if now["applied"].as_i64().unwrap_or(0) >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the rollout never got going: {now}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let started = std::time::Instant::now();
     drop(server); // SIGTERM, then wait for the process to exit
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "graceful shutdown took {:?}", started.elapsed());

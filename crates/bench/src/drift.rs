@@ -13,7 +13,7 @@ use tenantry_engine::rollouts::NoProgress;
 use tenantry_engine::tenants::CreateTenant;
 use tenantry_engine::{AddServer, Config, ConfigOverrides, Engine};
 use tenantry_schema::introspect;
-use crate::parallel_clients;
+use crate::{held_sessions, parallel_clients};
 use tenantry_testkit::Target;
 
 /// The introspection queries with their parameters written in: what a person with
@@ -76,7 +76,11 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
             .collect::<Result<_, _>>()?;
         let clients = parallel_clients(&target, &dbs, &|i| files[i].clone(), concurrency)?;
         // 2. Held sessions, the same queries.
-        let sessions = held_sessions(d, &target.url, &dbs, concurrency).await?;
+        let statements = |db: &DatabaseName| -> Vec<String> {
+            let jit = (d == Dialect::Postgres).then(|| "SET jit = off".to_string());
+            jit.into_iter().chain(literal_queries(d, db.as_str())).collect()
+        };
+        let sessions = held_sessions(d, &target.url, &dbs, concurrency, &statements).await?;
         // 3. MySQL: batches of 50 schemas per query.
         let batched = if d == Dialect::Mysql { Some(batched_sessions(&target.url, &dbs, concurrency, 50).await?) } else { None };
         // 4. tenantry.
@@ -123,42 +127,6 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
     Ok(())
 }
 
-async fn held_sessions(d: Dialect, url: &str, dbs: &[DatabaseName], concurrency: usize) -> Result<Duration> {
-    use sqlx::{Connection, Executor};
-    let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    let tasks = (0..concurrency).map(|_| {
-        let next = next.clone();
-        async move {
-            match d {
-                Dialect::Mysql => {
-                    let mut c = sqlx::MySqlConnection::connect(url).await?;
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(db) = dbs.get(i) else { break };
-                        for q in literal_queries(d, db.as_str()) {
-                            c.fetch_all(sqlx::raw_sql(&q)).await?;
-                        }
-                    }
-                }
-                _ => loop {
-                    // A PostgreSQL catalog belongs to one database: a session per tenant.
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(db) = dbs.get(i) else { break };
-                    let mut c = sqlx::PgConnection::connect(&format!("{url}/{db}")).await?;
-                    c.execute("SET jit = off").await?;
-                    for q in literal_queries(d, db.as_str()) {
-                        c.fetch_all(sqlx::raw_sql(&q)).await?;
-                    }
-                    c.close().await?;
-                },
-            }
-            Ok::<_, anyhow::Error>(())
-        }
-    });
-    futures::future::try_join_all(tasks).await?;
-    Ok(t0.elapsed())
-}
 
 async fn batched_sessions(url: &str, dbs: &[DatabaseName], concurrency: usize, batch: usize) -> Result<Duration> {
     use sqlx::{Connection, Executor};

@@ -80,6 +80,52 @@ pub(crate) fn parallel_clients(
     Ok(t0.elapsed())
 }
 
+/// `concurrency` sessions holding their connections, sending `statements_for(db)`
+/// for each database: one connection per worker on MySQL (the statements switch
+/// database), one per tenant database on PostgreSQL (a session is bound to one).
+pub(crate) async fn held_sessions(
+    d: Dialect,
+    url: &str,
+    dbs: &[DatabaseName],
+    concurrency: usize,
+    statements_for: &(dyn Fn(&DatabaseName) -> Vec<String> + Sync),
+) -> Result<Duration> {
+    use sqlx::{Connection, Executor};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let t0 = Instant::now();
+    let tasks = (0..concurrency).map(|_| {
+        let next = &next;
+        async move {
+            let mut mysql = match d {
+                Dialect::Mysql => Some(sqlx::MySqlConnection::connect(url).await?),
+                _ => None,
+            };
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(db) = dbs.get(i) else { break };
+                match mysql.as_mut() {
+                    Some(c) => {
+                        for q in statements_for(db) {
+                            c.fetch_all(sqlx::raw_sql(&q)).await?;
+                        }
+                    }
+                    None => {
+                        let mut c = sqlx::PgConnection::connect(&format!("{url}/{db}")).await?;
+                        for q in statements_for(db) {
+                            c.fetch_all(sqlx::raw_sql(&q)).await?;
+                        }
+                        c.close().await?;
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        }
+    });
+    futures::future::try_join_all(tasks).await?;
+    Ok(t0.elapsed())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]

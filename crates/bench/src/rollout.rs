@@ -10,7 +10,7 @@ use tenantry_domain::{DatabaseName, Dialect};
 use tenantry_engine::rollouts::{MigrateRequest, NoProgress};
 use tenantry_engine::tenants::CreateTenant;
 use tenantry_engine::{AddServer, Config, ConfigOverrides, Engine};
-use crate::parallel_clients;
+use crate::{held_sessions, parallel_clients};
 use tenantry_testkit::Target;
 
 const UP: &str = "ALTER TABLE accounts ADD COLUMN note VARCHAR(100) NULL;\nCREATE INDEX ix_accounts_note ON accounts (note);\n";
@@ -103,7 +103,16 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
         let clients = parallel_clients(&target, &dbs, &|_| up_file.clone(), concurrency)?;
         parallel_clients(&target, &dbs, &|_| down_file.clone(), concurrency)?;
         // 2. `concurrency` held sessions.
-        let sessions = held_sessions(d, &target.url, &dbs, concurrency).await?;
+        // MySQL switches database in its held connection; PostgreSQL runs the
+        // migration in one transaction per tenant database, as tenantry does.
+        let up: Vec<String> = tenantry_domain::sql::split_script(d, UP)?.into_iter().map(|s| s.sql).collect();
+        let statements = |db: &DatabaseName| -> Vec<String> {
+            match d {
+                Dialect::Mysql => std::iter::once(format!("USE `{db}`")).chain(up.iter().cloned()).collect(),
+                _ => std::iter::once("BEGIN".to_string()).chain(up.iter().cloned()).chain(std::iter::once("COMMIT".to_string())).collect(),
+            }
+        };
+        let sessions = held_sessions(d, &target.url, &dbs, concurrency, &statements).await?;
         parallel_clients(&target, &dbs, &|_| down_file.clone(), concurrency)?;
         // 3. tenantry.
         let stop = Arc::new(AtomicUsize::new(0));
@@ -149,41 +158,3 @@ pub async fn run(n: usize, concurrency: usize, dialects: Vec<String>) -> Result<
     Ok(())
 }
 
-async fn held_sessions(d: Dialect, url: &str, dbs: &[DatabaseName], concurrency: usize) -> Result<Duration> {
-    use sqlx::{Connection, Executor};
-    let next = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
-    let tasks = (0..concurrency).map(|_| {
-        let next = next.clone();
-        async move {
-            match d {
-                Dialect::Mysql => {
-                    let mut c = sqlx::MySqlConnection::connect(url).await?;
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(db) = dbs.get(i) else { break };
-                        c.execute(sqlx::raw_sql(&format!("USE `{db}`"))).await?;
-                        for st in tenantry_domain::sql::split_script(d, UP).unwrap_or_default() {
-                            c.execute(sqlx::raw_sql(&st.sql)).await?;
-                        }
-                    }
-                }
-                _ => loop {
-                    // A PostgreSQL session is bound to its database: one per tenant.
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(db) = dbs.get(i) else { break };
-                    let mut c = sqlx::PgConnection::connect(&format!("{url}/{db}")).await?;
-                    let mut tx = c.begin().await?;
-                    for st in tenantry_domain::sql::split_script(d, UP).unwrap_or_default() {
-                        tx.execute(sqlx::raw_sql(&st.sql)).await?;
-                    }
-                    tx.commit().await?;
-                    c.close().await?;
-                },
-            }
-            Ok::<_, anyhow::Error>(())
-        }
-    });
-    futures::future::try_join_all(tasks).await?;
-    Ok(t0.elapsed())
-}

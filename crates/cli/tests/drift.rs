@@ -8,16 +8,13 @@ use common::{Workdir, bundled, slug, cleanup};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
-use tenantry_testkit::{mysql_url, postgres_url};
 
 const SERVERS: [&str; 3] = ["local", "maria", "pg"];
 
 
+/// A fleet with political_party imported.
 fn fleet() -> Workdir {
-    let w = Workdir::new();
-    w.run(&["init"]).ok();
-    w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
-    w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
+    let w = common::fleet();
     w.run(&["template", "import", bundled("political_party").to_str().unwrap()]).ok();
     w
 }
@@ -418,6 +415,42 @@ fn accept_turns_extra_objects_into_customizations_on_every_engine() {
         let r = w.run(&["--json", "drift", "accept", &s]).ok().json();
         assert_eq!(r["accepted"].as_array().unwrap().len(), 0);
         assert_eq!(r["not_accepted"].as_array().unwrap().len(), 1, "{r}");
+        w.run(&["drift", "repair", &s]).ok();
+        assert_eq!(tenant(&scan(&w, &[&s]), &s)["drift_level"], "none", "{server}");
+    }
+    cleanup(&w);
+}
+
+#[test]
+fn a_repair_that_fails_halfway_says_what_it_left_on_every_engine() {
+    let w = fleet();
+    let sqlite_roles = ROLES_SQLITE.replace("{name}", "VARCHAR(60) NOT NULL").replace("{desc}", "VARCHAR(255) NULL").replace(", CONSTRAINT uq_roles_name UNIQUE (name)", "");
+    for (i, server) in SERVERS.iter().enumerate() {
+        let s = slug(&format!("half{server}"));
+        w.run(&["tenant", "create", &s, "--template", "political_party", "--server", server]).ok();
+        // The unique key goes, a duplicate arrives, and an extra index makes the
+        // repair drop something before it fails to rebuild the key.
+        let drop_unique = ["", "ALTER TABLE roles DROP INDEX uq_roles_name;", "ALTER TABLE roles DROP CONSTRAINT uq_roles_name;"][i];
+        let prefix = if i == 0 { sqlite_roles.as_str() } else { drop_unique };
+        inject(&w, &s, &format!("{prefix}\nINSERT INTO roles (name, description) SELECT name, 'dup' FROM roles WHERE name = 'chair';\nCREATE INDEX idx_extra ON members (phone);"));
+        let before = diff_set(tenant(&scan(&w, &[&s]), &s));
+        assert_eq!(before, ["extra index members.idx_extra", "missing index roles.uq_roles_name"].iter().map(|x| x.to_string()).collect(), "{server}");
+
+        let failed = w.run(&["drift", "repair", &s]);
+        assert_ne!(failed.code, 0, "{server}: the duplicate makes the unique key impossible");
+        let after = diff_set(tenant(&scan(&w, &[&s]), &s));
+        if *server == "maria" {
+            assert!(failed.stderr.contains("statements before the failing one stay applied"), "{}", failed.stderr);
+            assert_eq!(after, ["missing index roles.uq_roles_name".to_string()].into_iter().collect(), "MySQL committed the drop");
+        } else {
+            assert!(failed.stderr.contains("nothing was changed"), "{server}: {}", failed.stderr);
+            assert_eq!(after, before, "{server}: one transaction, rolled back whole");
+        }
+        let h = w.run(&["--json", "history", &s]).ok().json();
+        assert!(h.as_array().unwrap().iter().any(|x| x["migration_type"] == "repair" && x["status"] == "failed"), "{server}: the failure is in the history");
+
+        // With the duplicate gone, the same command converges.
+        inject(&w, &s, "DELETE FROM roles WHERE description = 'dup';");
         w.run(&["drift", "repair", &s]).ok();
         assert_eq!(tenant(&scan(&w, &[&s]), &s)["drift_level"], "none", "{server}");
     }

@@ -2,22 +2,15 @@
 
 mod common;
 
-use common::{Workdir, bundled, slug, cleanup};
+use common::{fleet, Workdir, bundled, slug, cleanup};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tenantry_domain::Dialect;
-use tenantry_testkit::{mysql_url, postgres_url, proxy::Proxy};
+use tenantry_testkit::proxy::Proxy;
 
 const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
 
 
-fn fleet() -> Workdir {
-    let w = Workdir::new();
-    w.run(&["init"]).ok();
-    w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
-    w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
-    w
-}
 
 
 

@@ -2,26 +2,19 @@
 
 mod common;
 
-use common::{Workdir, bundled};
+use common::{fleet, Workdir, bundled};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tenantry_domain::template::TemplateBundle;
 use tenantry_domain::{Dialect, DatabaseName};
 use tenantry_schema::Schema;
-use tenantry_testkit::{client, mysql_url, postgres_url, ScratchDb, Target};
+use tenantry_testkit::{client, ScratchDb, Target};
 
 /// Tests here count scratch databases on the shared servers: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 
 /// A landlord with the local SQLite server plus the test MariaDB and PostgreSQL.
-fn fleet() -> Workdir {
-    let w = Workdir::new();
-    w.run(&["init"]).ok();
-    w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
-    w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
-    w
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {

@@ -2,23 +2,16 @@
 
 mod common;
 
-use common::{Workdir, bundled, slug};
+use common::{fleet, Workdir, bundled, slug};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tenantry_domain::{DatabaseName, Dialect};
 use tenantry_schema::Schema;
-use tenantry_testkit::{mysql_url, postgres_url, Target};
+use tenantry_testkit::Target;
 
 const SERVERS: [(&str, Dialect); 3] = [("local", Dialect::Sqlite), ("maria", Dialect::Mysql), ("pg", Dialect::Postgres)];
 
 
-fn fleet() -> Workdir {
-    let w = Workdir::new();
-    w.run(&["init"]).ok();
-    w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
-    w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
-    w
-}
 
 async fn drop_tenant_dbs(w: &Workdir) {
     let list = w.run(&["--json", "tenant", "list"]).json();

@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use tenantry_testkit::{mysql_url, postgres_url};
 
 
 
@@ -131,11 +130,9 @@ fn bearer(token: &str) -> Vec<(String, String)> {
     vec![("Authorization".into(), format!("Bearer {token}"))]
 }
 
+/// A fleet with political_party imported.
 fn setup() -> Workdir {
-    let w = Workdir::new();
-    w.run(&["init"]).ok();
-    w.run(&["server", "add", "maria", &mysql_url(), "--max-concurrency", "4"]).ok();
-    w.run(&["server", "add", "pg", &postgres_url(), "--max-concurrency", "4"]).ok();
+    let w = common::fleet();
     w.run(&["template", "import", bundled("political_party").to_str().unwrap()]).ok();
     w
 }

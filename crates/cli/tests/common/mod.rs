@@ -87,3 +87,13 @@ pub fn cleanup(w: &Workdir) {
         let _ = w.run(&["tenant", "delete", t["slug"].as_str().unwrap_or(""), "--yes"]);
     }
 }
+
+/// A workdir with the embedded default (`local`, SQLite) plus MariaDB (`maria`) and
+/// PostgreSQL (`pg`) registered.
+pub fn fleet() -> Workdir {
+    let w = Workdir::new();
+    w.run(&["init"]).ok();
+    w.run(&["server", "add", "maria", &tenantry_testkit::mysql_url(), "--max-concurrency", "4"]).ok();
+    w.run(&["server", "add", "pg", &tenantry_testkit::postgres_url(), "--max-concurrency", "4"]).ok();
+    w
+}

@@ -20,6 +20,17 @@ use tokio::sync::Semaphore;
 /// runs them again.
 pub const AFTER_FAILURE: &str = "an earlier migration of this tenant failed";
 
+/// The tables a migration's `up` SQL touches on `dialect` (history's `affected_tables`).
+fn step_tables(bundle: &tenantry_domain::template::TemplateBundle, dialect: tenantry_domain::Dialect, migration: &str) -> Vec<String> {
+    bundle
+        .migrations
+        .iter()
+        .find(|m| m.name == migration)
+        .and_then(|m| m.up.for_dialect(dialect))
+        .map(|up| affected_tables(dialect, up))
+        .unwrap_or_default()
+}
+
 /// Where a rollout reports progress (a terminal bar, plain lines, nothing).
 pub trait Progress: Send + Sync {
     fn begin(&self, tenants: usize);
@@ -233,7 +244,8 @@ impl Engine {
             let checksum = bundle.migrations.iter().find(|m| m.name == step.migration).map(|m| m.checksum.clone());
             let todo = match step.status.as_str() {
                 "pending" | "running" if recorded.is_some() && recorded == checksum => {
-                    self.confirm_applied(tenant, step, checksum.as_deref().unwrap_or(""), actor, "confirmed by the tenant's ledger").await?;
+                    let affected = step_tables(bundle, driver.dialect(), &step.migration);
+                    self.confirm_applied(tenant, step, checksum.as_deref().unwrap_or(""), affected, actor, "confirmed by the tenant's ledger").await?;
                     false
                 }
                 "pending" => true,
@@ -366,7 +378,8 @@ impl Engine {
         if diff_schemas(&after, &live).is_empty() {
             let ledger = meta::ledger_apply(&step.migration, &checksum, &step.version)?;
             session.execute_batch(&[&ledger]).await?;
-            self.confirm_applied(tenant, step, &checksum, actor, "confirmed by introspection").await?;
+            let affected = step_tables(bundle, driver.dialect(), &step.migration);
+            self.confirm_applied(tenant, step, &checksum, affected, actor, "confirmed by introspection").await?;
             return Ok(false);
         }
         let before_v = self.version_record(&t, tenant.template_version.as_deref()).await?;
@@ -384,20 +397,15 @@ impl Engine {
     }
 
     /// Records a step that the tenant shows was applied before an interruption.
-    async fn confirm_applied(&self, tenant: &TenantRecord, step: &StepRecord, checksum: &str, actor: &str, how: &str) -> Result<(), EngineError> {
-        // The tables its SQL touches, as for a step applied now.
-        let affected = match (self.tenant_server(tenant).await, self.template_record(tenant.template.as_deref().unwrap_or("")).await) {
-            (Ok(server), Ok(t)) => match self.version_record(&t, None).await {
-                Ok(v) => self
-                    .bundle_for(&t, &v)
-                    .await
-                    .ok()
-                    .and_then(|b| b.migrations.iter().find(|m| m.name == step.migration).and_then(|m| m.up.for_dialect(server.dialect).map(|up| affected_tables(server.dialect, up))))
-                    .unwrap_or_default(),
-                Err(_) => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+    async fn confirm_applied(
+        &self,
+        tenant: &TenantRecord,
+        step: &StepRecord,
+        checksum: &str,
+        affected: Vec<String>,
+        actor: &str,
+        how: &str,
+    ) -> Result<(), EngineError> {
         self.landlord
             .finish_step(step.migration_id, "applied", None, &NewHistory {
                 tenant_id: tenant.id.clone(),

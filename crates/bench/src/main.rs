@@ -225,7 +225,40 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
                 }
             }
         }
-        // 5. tenantry with a warm pool of one, refilled (untimed) before each create.
+        // 5. The database work alone, through tenantry's driver, without the landlord
+        //    bookkeeping both paths share: an empty CREATE DATABASE (the least any
+        //    clone can cost on this server), the replay's CREATE DATABASE + build
+        //    plan, and the clone's copy of the prepared database + one metadata row.
+        let driver = engine.driver(&engine.server(&server).await?).await?;
+        let detail = engine.template_detail("political_party", None).await?;
+        let version = detail.versions.iter().find(|v| Some(&v.record.version) == detail.template.version.as_ref()).context("the newest version")?;
+        let prepared = tenantry_engine::tenants::prepared_database_name("political_party", &version.record.version, &version.record.checksum, &modules)?;
+        let prepared = (d != Dialect::Mysql).then_some(prepared);
+        let plan_scripts: Vec<&str> = plan.iter().map(|s| s.sql.as_str()).collect();
+        let (mut create_times, mut db_replay_times, mut db_clone_times) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let db = DatabaseName::new(&format!("bench_e{tag}_{i}"))?;
+            let t0 = Instant::now();
+            driver.create_database(&db).await?;
+            create_times.push(t0.elapsed());
+            cleanup.push(db);
+
+            let db = DatabaseName::new(&format!("bench_r{tag}_{i}"))?;
+            let t0 = Instant::now();
+            driver.create_database(&db).await?;
+            driver.execute_batch(&db, &plan_scripts).await?;
+            db_replay_times.push(t0.elapsed());
+            cleanup.push(db);
+
+            if let Some(prepared) = &prepared {
+                let db = DatabaseName::new(&format!("bench_k{tag}_{i}"))?;
+                let t0 = Instant::now();
+                driver.clone_database(prepared, &db, &["UPDATE tenantry_meta SET meta_value = 'bench' WHERE meta_key = 'slug';"]).await?;
+                db_clone_times.push(t0.elapsed());
+                cleanup.push(db);
+            }
+        }
+        // 6. tenantry with a warm pool of one, refilled (untimed) before each create.
         let mut pooled_config = engine.config().clone();
         pooled_config.pools = vec![tenantry_engine::PoolTarget {
             template: "political_party".into(),
@@ -260,6 +293,12 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
             "replay_vs_client": ms(median(replay_times.clone())) / ms(median(client_times.clone())),
             "replay_vs_session": ms(median(replay_times.clone())) / ms(median(session_times.clone())),
             "clone_speedup_vs_replay": if clone_times.is_empty() { serde_json::Value::Null } else { serde_json::json!(ms(median(replay_times.clone())) / ms(median(clone_times.clone()))) },
+            "db_create_ms": ms(median(create_times.clone())),
+            "db_replay_ms": ms(median(db_replay_times.clone())),
+            "db_clone_ms": if db_clone_times.is_empty() { serde_json::Value::Null } else { serde_json::json!(ms(median(db_clone_times.clone()))) },
+            "db_clone_speedup": if db_clone_times.is_empty() { serde_json::Value::Null } else { serde_json::json!(ms(median(db_replay_times.clone())) / ms(median(db_clone_times.clone()))) },
+            // No clone can beat an empty CREATE DATABASE on the same server.
+            "clone_speedup_ceiling": ms(median(replay_times.clone())) / ms(median(create_times.clone())),
         });
         println!("{}", serde_json::to_string(&row)?);
         results.push(row);
@@ -292,6 +331,21 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
             x("replay_vs_client"),
             x("replay_vs_session"),
             x("clone_speedup_vs_replay")
+        );
+    }
+    println!("\ndatabase work alone (no landlord bookkeeping):");
+    println!("{:<9} {:>14} {:>13} {:>12} {:>15} {:>22}", "engine", "empty create", "replay ms", "clone ms", "clone speedup", "end-to-end ceiling");
+    for r in &results {
+        let f = |k: &str| r[k].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+        let x = |k: &str| r[k].as_f64().map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<9} {:>14} {:>13} {:>12} {:>15} {:>22}",
+            r["dialect"].as_str().unwrap_or(""),
+            f("db_create_ms"),
+            f("db_replay_ms"),
+            f("db_clone_ms"),
+            x("db_clone_speedup"),
+            x("clone_speedup_ceiling")
         );
     }
     engine.close().await;

@@ -15,6 +15,7 @@ mod sqlite;
 mod url;
 
 pub use error::DriverError;
+pub use postgres::scram_verifier;
 pub use url::ServerUrl;
 
 use async_trait::async_trait;
@@ -146,9 +147,12 @@ pub trait TenantDriver: Send + Sync {
 
     /// Whether [`clone_database`](Self::clone_database) copies (PostgreSQL, SQLite).
     fn can_clone(&self) -> bool;
-    /// Copies `source` into a new database `target` by the engine's own means; `false`
-    /// when the engine has none (the caller builds `target` by replaying DDL).
-    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError>;
+    /// Copies `source` into a new database `target` by the engine's own means and runs
+    /// `fill` in the copy (one transaction where the engine allows); `false` when the
+    /// engine has none (the caller builds `target` by replaying DDL). When `fill`
+    /// fails, the copy is dropped before the error returns; when this returns `true`,
+    /// the copy is durable.
+    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName, fill: &[&str]) -> Result<bool, DriverError>;
     /// Renames a database; `false` when the engine cannot.
     async fn rename_database(&self, from: &DatabaseName, to: &DatabaseName) -> Result<bool, DriverError>;
 

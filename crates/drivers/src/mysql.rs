@@ -182,7 +182,7 @@ impl TenantDriver for MysqlDriver {
         false
     }
 
-    async fn clone_database(&self, _source: &DatabaseName, _target: &DatabaseName) -> Result<bool, DriverError> {
+    async fn clone_database(&self, _source: &DatabaseName, _target: &DatabaseName, _fill: &[&str]) -> Result<bool, DriverError> {
         // MySQL has no database copy; CREATE TABLE … LIKE loses foreign keys. Replay.
         Ok(false)
     }

@@ -201,13 +201,14 @@ impl TenantDriver for PostgresDriver {
 
     async fn create_login_role(&self, login: &LoginName, password: &Password) -> Result<(), DriverError> {
         let role = D.quote(login.as_str());
+        let verifier = scram_verifier(password.expose(), &rand::random())
+            .ok_or_else(|| DriverError::BadUrl(format!("could not derive the password verifier of `{login}`")))?;
         // One statement: create the role, or reset the password of a leftover one.
         let sql = format!(
             "DO $tenantry$ BEGIN \
-               IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN ALTER ROLE {role} LOGIN PASSWORD '{pw}'; \
-               ELSE CREATE ROLE {role} LOGIN PASSWORD '{pw}'; END IF; END $tenantry$",
+               IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN ALTER ROLE {role} LOGIN PASSWORD '{verifier}'; \
+               ELSE CREATE ROLE {role} LOGIN PASSWORD '{verifier}'; END IF; END $tenantry$",
             name = login.as_str(),
-            pw = password.expose()
         );
         match sqlx::raw_sql(&sql).execute(&self.admin).await {
             Ok(_) => Ok(()),
@@ -274,15 +275,24 @@ impl TenantDriver for PostgresDriver {
         true
     }
 
-    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName) -> Result<bool, DriverError> {
+    async fn clone_database(&self, source: &DatabaseName, target: &DatabaseName, fill: &[&str]) -> Result<bool, DriverError> {
+        // WAL_LOG (the default since 15) copies block by block through the WAL: no
+        // checkpoint, so its cost does not grow with what else the server is writing.
         let sql = format!("CREATE DATABASE {} TEMPLATE {}", D.quote(target.as_str()), D.quote(source.as_str()));
         match sqlx::raw_sql(&sql).execute(&self.admin).await {
-            Ok(_) => Ok(true),
+            Ok(_) => {}
             Err(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("42P04") | Some("23505")) => {
-                Err(DriverError::AlreadyExists { server: self.server.clone(), database: target.to_string() })
+                return Err(DriverError::AlreadyExists { server: self.server.clone(), database: target.to_string() })
             }
-            Err(e) => Err(self.err(format!("cloning `{source}` into `{target}`"))(e)),
+            Err(e) => return Err(self.err(format!("cloning `{source}` into `{target}`"))(e)),
         }
+        if !fill.is_empty() {
+            if let Err(e) = self.execute_batch(target, fill).await {
+                let _ = self.drop_database(target).await;
+                return Err(e);
+            }
+        }
+        Ok(true)
     }
 
     async fn rename_database(&self, from: &DatabaseName, to: &DatabaseName) -> Result<bool, DriverError> {
@@ -295,6 +305,29 @@ impl TenantDriver for PostgresDriver {
             Err(e) => Err(self.err(format!("renaming `{from}` to `{to}`"))(e)),
         }
     }
+}
+
+/// The SCRAM-SHA-256 verifier PostgreSQL keeps for `password` (RFC 5802 and 7677, in
+/// the format of `pg_authid.rolpassword`). tenantry sends this instead of the
+/// password: the plaintext never reaches the server (nor a statement log there), and
+/// the server does not spend its 4096 rounds of hashing inside tenant creation.
+/// Passwords are ASCII letters and digits, which SASLprep leaves as they are.
+pub fn scram_verifier(password: &str, salt: &[u8; 16]) -> Option<String> {
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    const ROUNDS: u32 = 4096;
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, ROUNDS, &mut salted);
+    let hmac = |message: &[u8]| -> Option<Vec<u8>> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&salted).ok()?;
+        mac.update(message);
+        Some(mac.finalize().into_bytes().to_vec())
+    };
+    let stored_key = Sha256::digest(hmac(b"Client Key")?);
+    let server_key = hmac(b"Server Key")?;
+    Some(format!("SCRAM-SHA-256${ROUNDS}:{}${}:{}", B64.encode(salt), B64.encode(stored_key), B64.encode(server_key)))
 }
 
 /// A connection to one tenant database, holding its slot.

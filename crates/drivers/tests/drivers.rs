@@ -205,3 +205,46 @@ async fn introspecting_some_tables_equals_the_full_read_of_them() {
         assert!(some.views.is_empty() && some.triggers.is_empty());
     }
 }
+
+/// tenantry sends PostgreSQL a SCRAM verifier instead of a password: it must be the
+/// very verifier the server derives itself from the same password and salt.
+#[tokio::test]
+async fn scram_verifier_matches_the_servers_own() {
+    use sqlx::{Connection, Executor};
+    let target = Target::new(Dialect::Postgres).await;
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", target.url)).await.expect("connect");
+    let role = unique_db("scram").to_string();
+    let password = "Xk3vQ9pLm2Wr7tYz5NcB8dFh";
+    admin.execute(format!("SET password_encryption = 'scram-sha-256'; CREATE ROLE {role} LOGIN PASSWORD '{password}'").as_str()).await.expect("create role");
+    let (stored,): (String,) = sqlx::query_as("SELECT rolpassword FROM pg_authid WHERE rolname = $1").bind(&role).fetch_one(&mut admin).await.expect("read verifier");
+    admin.execute(format!("DROP ROLE {role}").as_str()).await.expect("drop role");
+    // SCRAM-SHA-256$4096:<salt>$<stored key>:<server key>
+    let salt_b64 = stored.split('$').nth(1).and_then(|s| s.split(':').nth(1)).expect("a salt in the verifier");
+    use base64::Engine as _;
+    let salt: [u8; 16] = base64::engine::general_purpose::STANDARD.decode(salt_b64).expect("base64").try_into().expect("16 bytes");
+    assert_eq!(tenantry_drivers::scram_verifier(password, &salt).as_deref(), Some(stored.as_str()));
+}
+
+/// A clone whose fill fails leaves no database behind, on both engines that clone.
+#[tokio::test]
+async fn a_clone_whose_fill_fails_is_dropped() {
+    for target in Target::all().await {
+        if !target.driver.can_clone() {
+            let db = unique_db("noclone");
+            assert!(!target.driver.clone_database(&db, &unique_db("noclone"), &[]).await.expect("no clone"), "{}", target.dialect);
+            continue;
+        }
+        let source = ScratchDb::create(&target, "clsrc").await;
+        target.driver.execute_script(&source.name, "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(20));").await.expect("source");
+        let good = unique_db("clok");
+        assert!(target.driver.clone_database(&source.name, &good, &["INSERT INTO t (id, v) VALUES (1, 'a');"]).await.expect("clone"));
+        let rows = target.driver.read_pairs(&good, "SELECT CAST(id AS TEXT), v FROM t").await.expect("read the copy");
+        assert_eq!(rows, vec![("1".to_string(), Some("a".to_string()))], "{}: the fill ran in the copy", target.dialect);
+        target.driver.drop_database(&good).await.expect("drop");
+
+        let bad = unique_db("clbad");
+        let err = target.driver.clone_database(&source.name, &bad, &["INSERT INTO t (id, v) VALUES (1, 'a');", "INSERT INTO nowhere VALUES (1);"]).await;
+        assert!(err.is_err(), "{}: a failing fill is an error", target.dialect);
+        assert!(!target.driver.database_exists(&bad).await.expect("exists"), "{}: the copy was dropped", target.dialect);
+    }
+}

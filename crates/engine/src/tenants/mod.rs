@@ -13,7 +13,7 @@ pub use people::{Resolved, TENANT_ROLES};
 pub(crate) use people::check_email;
 pub use pool::{PoolReport, PoolStatus, POOL_PREFIX};
 pub use meta::{META_TABLE, INFO_VIEW, OWN_OBJECTS};
-pub use provision::{BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};
+pub use provision::{prepared_database_name, BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};
 
 use crate::{Engine, EngineError};
 use tenantry_store::{ServerRecord, TenantRecord};

@@ -40,9 +40,12 @@ pub struct PoolStatus {
 }
 
 impl Engine {
-    /// Claims a pooled database for a tenant, verified and renamed to `db` where the
-    /// engine can (else the pooled name is returned, to be mapped). `None`: nothing
-    /// usable in the pool (a bad entry is dropped on the way).
+    /// Claims a pooled database for a tenant: verifies it against the snapshot and
+    /// runs `fill(name)` (metadata, grants) in one session, then renames it to `db`
+    /// where the engine can (else the pooled name is returned, to be mapped).
+    /// `Ok(None)`: nothing usable in the pool (a bad entry is dropped on the way).
+    /// On an error the claimed database is already dropped.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn take_pooled(
         &self,
         server: &ServerRecord,
@@ -51,29 +54,59 @@ impl Engine {
         driver: &Arc<dyn TenantDriver>,
         db: &DatabaseName,
         expected: &tenantry_schema::Schema,
-    ) -> Option<DatabaseName> {
+        fill: &(dyn Fn(&DatabaseName) -> Result<Vec<String>, EngineError> + Sync),
+    ) -> Result<Option<DatabaseName>, EngineError> {
         loop {
-            let entry = self.landlord.claim_pool_entry(server.id, &v.checksum, &modules_key(modules)).await.ok()??;
-            let pooled = DatabaseName::new(&entry.database_name).ok()?;
-            let ok = match driver.introspect(&pooled).await {
-                Ok(s) => diff_schemas(expected, &s.without(meta::OWN_OBJECTS)).is_empty(),
-                Err(_) => false,
+            let Some(entry) = self.landlord.claim_pool_entry(server.id, &v.checksum, &modules_key(modules)).await? else {
+                return Ok(None);
             };
-            if !ok {
-                tracing::warn!(database = %pooled, "a pooled database failed verification; dropped");
-                let _ = driver.drop_database(&pooled).await;
-                continue;
+            let pooled = DatabaseName::new(&entry.database_name)?;
+            match self.verify_and_fill(driver, &pooled, expected, &fill(&pooled)?).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(database = %pooled, "a pooled database failed verification; dropped");
+                    let _ = driver.drop_database(&pooled).await;
+                    continue;
+                }
+                Err(e) => {
+                    let _ = driver.drop_database(&pooled).await;
+                    return Err(e);
+                }
             }
             return match driver.rename_database(&pooled, db).await {
-                Ok(true) => Some(db.clone()),
-                Ok(false) => Some(pooled),
+                Ok(true) => Ok(Some(db.clone())),
+                Ok(false) => Ok(Some(pooled)),
                 Err(e) => {
                     tracing::warn!(database = %pooled, error = %e, "could not rename a pooled database; dropped");
                     let _ = driver.drop_database(&pooled).await;
-                    None
+                    Ok(None)
                 }
             };
         }
+    }
+
+    /// One session: `false` when the database differs from `expected`, else runs
+    /// `scripts` in it. Database-level grants follow a later rename.
+    async fn verify_and_fill(
+        &self,
+        driver: &Arc<dyn TenantDriver>,
+        pooled: &DatabaseName,
+        expected: &tenantry_schema::Schema,
+        scripts: &[String],
+    ) -> Result<bool, EngineError> {
+        let mut session = driver.session(pooled).await?;
+        let result = async {
+            let actual = session.introspect().await?;
+            if !diff_schemas(expected, &actual.without(meta::OWN_OBJECTS)).is_empty() {
+                return Ok(false);
+            }
+            let scripts: Vec<&str> = scripts.iter().map(String::as_str).collect();
+            session.execute_batch(&scripts).await?;
+            Ok(true)
+        }
+        .await;
+        session.close().await;
+        result
     }
 
     /// Fills every configured pool, drops entries of other content, and sweeps pooled
@@ -145,7 +178,7 @@ impl Engine {
         let built = async {
             if driver.can_clone() {
                 let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &values[3..]).await?;
-                driver.clone_database(&prepared, &name).await?;
+                driver.clone_database(&prepared, &name, &[]).await?;
             } else {
                 driver.create_database(&name).await?;
                 let target = semver::Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -65,6 +65,12 @@ pub struct CreateTenant {
 pub const PREPARED_PREFIX: &str = "tenantry_tpl_";
 pub const BUILDING_PREFIX: &str = "tenantry_tpb_";
 
+/// The name of the prepared database of a version (by content) and module set.
+pub fn prepared_database_name(template: &str, version: &str, checksum: &str, modules: &[String]) -> Result<DatabaseName, EngineError> {
+    let key = tenantry_domain::template::checksum_text(&format!("{template}\0{version}\0{checksum}\0{}", modules_key(modules)));
+    Ok(DatabaseName::new(&format!("{PREPARED_PREFIX}{}", &key[..16]))?)
+}
+
 /// Runs a version's build plan (schema, seeds, downs) and then `extra` (the
 /// metadata) in `db`, in one session and, where the engine allows, one transaction.
 #[allow(clippy::too_many_arguments)]
@@ -94,6 +100,33 @@ pub(crate) async fn replay(
         },
         other => EngineError::Driver(other),
     })
+}
+
+/// Where the time of a build went, step by step, for the debug log.
+struct Steps {
+    last: Instant,
+    done: Vec<(&'static str, f64)>,
+}
+
+impl Steps {
+    fn new() -> Steps {
+        Steps { last: Instant::now(), done: Vec::new() }
+    }
+
+    fn mark(&mut self, step: &'static str) {
+        let now = Instant::now();
+        self.done.push((step, (now - self.last).as_secs_f64() * 1e3));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (step, ms)) in self.done.iter().enumerate() {
+            write!(f, "{}{step}={ms:.2}ms", if i > 0 { " " } else { "" })?;
+        }
+        Ok(())
+    }
 }
 
 /// What a successful build leaves for activation.
@@ -213,6 +246,7 @@ impl Engine {
         method: BuildMethod,
     ) -> Result<Built, EngineError> {
         let started = Instant::now();
+        let mut steps = Steps::new();
         if driver.database_exists(db).await? {
             return Err(EngineError::Conflict {
                 what: "database (not tenantry's; adopt it with `tenantry tenant adopt` or drop it)",
@@ -222,6 +256,7 @@ impl Engine {
         let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(format!("version {}: {e}", v.version)))?;
         let dialect = driver.dialect();
         let (expected, _) = self.snapshot_for(t, v, bundle, dialect, modules).await?;
+        steps.mark("checks");
 
         if method == BuildMethod::Clone && !driver.can_clone() {
             return Err(EngineError::Invalid(format!("{dialect} has no safe database copy; use --method replay or auto")));
@@ -234,6 +269,7 @@ impl Engine {
         } else {
             (None, None)
         };
+        steps.mark("login");
         let grants = driver.login_grants(db, login);
         let now = tenantry_store::time::now();
         let modules_text = modules.join(",");
@@ -242,9 +278,10 @@ impl Engine {
         let mut how = "replayed";
         let mut mapped: Option<DatabaseName> = None;
         if method == BuildMethod::Auto {
-            if let Some(name) = self.take_pooled(server, v, modules, driver, db, &expected).await {
+            let fill = |pooled: &DatabaseName| Ok(vec![meta::update_script(&own)?, driver.login_grants(pooled, login)]);
+            if let Some(name) = self.take_pooled(server, v, modules, driver, db, &expected, &fill).await? {
                 *created = Some(name.clone());
-                driver.execute_batch(&name, &[&meta::update_script(&own)?, &driver.login_grants(&name, login)]).await?;
+                steps.mark("pooled");
                 if name != *db {
                     mapped = Some(name);
                 }
@@ -253,9 +290,10 @@ impl Engine {
         }
         if how == "replayed" && method != BuildMethod::Replay && driver.can_clone() {
             let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &shared).await?;
-            if driver.clone_database(&prepared, db).await? {
+            steps.mark("prepared");
+            if driver.clone_database(&prepared, db, &[&meta::update_script(&own)?, &grants]).await? {
                 *created = Some(db.clone());
-                driver.execute_batch(db, &[&meta::update_script(&own)?, &grants]).await?;
+                steps.mark("clone");
                 how = "cloned";
             }
         }
@@ -291,6 +329,7 @@ impl Engine {
         tracing::debug!(
             tenant = %tenant.slug,
             how,
+            steps = %steps,
             sql_ms = sql_done.as_secs_f64() * 1e3,
             verify_ms = (verified - sql_done).as_secs_f64() * 1e3,
             verified = how == "replayed" && !proven,
@@ -331,8 +370,8 @@ impl Engine {
         expected: &tenantry_schema::Schema,
         shared: &[(&str, &str)],
     ) -> Result<DatabaseName, EngineError> {
-        let key = tenantry_domain::template::checksum_text(&format!("{}\0{}\0{}\0{}", t.name, v.version, v.checksum, modules_key(modules)));
-        let name = DatabaseName::new(&format!("{PREPARED_PREFIX}{}", &key[..16]))?;
+        let name = prepared_database_name(&t.name, &v.version, &v.checksum, modules)?;
+        let key = &name.as_str()[PREPARED_PREFIX.len()..];
         if driver.database_exists(&name).await? {
             return Ok(name);
         }
@@ -349,7 +388,7 @@ impl Engine {
                 }
             }
         }
-        let building = DatabaseName::new(&format!("{BUILDING_PREFIX}{}_{now:x}_{:08x}", &key[..16], rand::random::<u32>()))?;
+        let building = DatabaseName::new(&format!("{BUILDING_PREFIX}{key}_{now:x}_{:08x}", rand::random::<u32>()))?;
         driver.create_database(&building).await?;
         let result = async {
             let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -98,6 +98,28 @@ pub async fn introspect_tables(conn: &mut SqliteConnection, tables: &[String]) -
     read(conn, Some(tables)).await
 }
 
+/// Every table's columns, indexes and foreign keys, each in one query joining
+/// `sqlite_master` to the pragma functions: a round trip per kind, not per table.
+pub const COLUMNS: &str = "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk \
+     FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid";
+pub const INDEXES: &str = "SELECT m.name, l.name, l.\"unique\", l.origin, x.name, x.\"desc\" \
+     FROM sqlite_master m JOIN pragma_index_list(m.name) l JOIN pragma_index_xinfo(l.name) x \
+     WHERE m.type = 'table' AND x.key = 1 ORDER BY m.name, l.name, x.seqno";
+pub const FOREIGN_KEYS: &str = "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
+     FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq";
+pub const QUERIES: &[&str] = &[COLUMNS, INDEXES, FOREIGN_KEYS];
+
+type ColumnRow = (String, String, String, i64, Option<String>, i64);
+type IndexRow = (String, String, i64, String, Option<String>, i64);
+type ForeignKeyRow = (String, i64, String, String, Option<String>, String, String);
+
+/// The rows of one table: a contiguous run of `rows` sorted by table name.
+fn of<'a, T>(rows: &'a [T], table: &str, key: impl Fn(&T) -> &str) -> &'a [T] {
+    let start = rows.partition_point(|r| key(r) < table);
+    let end = start + rows[start..].partition_point(|r| key(r) == table);
+    &rows[start..end]
+}
+
 async fn read(conn: &mut SqliteConnection, only: Option<&[String]>) -> Result<Schema, IntrospectError> {
     let mut schema = Schema::new(D);
     let objects: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
@@ -107,6 +129,9 @@ async fn read(conn: &mut SqliteConnection, only: Option<&[String]>) -> Result<Sc
     .fetch_all(&mut *conn)
     .await
     .reading("objects")?;
+    let columns: Vec<ColumnRow> = sqlx::query_as(COLUMNS).fetch_all(&mut *conn).await.reading("columns")?;
+    let indexes: Vec<IndexRow> = sqlx::query_as(INDEXES).fetch_all(&mut *conn).await.reading("indexes")?;
+    let fks: Vec<ForeignKeyRow> = sqlx::query_as(FOREIGN_KEYS).fetch_all(&mut *conn).await.reading("foreign keys")?;
 
     for (kind, name, table_name, sql) in &objects {
         if only.is_some_and(|o| kind != "table" || !o.contains(name)) {
@@ -115,7 +140,13 @@ async fn read(conn: &mut SqliteConnection, only: Option<&[String]>) -> Result<Sc
         let sql = sql.clone().unwrap_or_default();
         match kind.as_str() {
             "table" => {
-                let table = read_table(conn, name, &sql).await?;
+                let table = read_table(
+                    name,
+                    &sql,
+                    of(&columns, name, |r| &r.0),
+                    of(&indexes, name, |r| &r.0),
+                    of(&fks, name, |r| &r.0),
+                );
                 schema.tables.insert(name.clone(), table);
             }
             "view" => {
@@ -134,19 +165,13 @@ async fn read(conn: &mut SqliteConnection, only: Option<&[String]>) -> Result<Sc
     Ok(schema)
 }
 
-async fn read_table(conn: &mut SqliteConnection, name: &str, sql: &str) -> Result<Table, IntrospectError> {
+fn read_table(name: &str, sql: &str, columns: &[ColumnRow], indexes: &[IndexRow], fks: &[ForeignKeyRow]) -> Table {
     let mut table = Table::new(name);
     let declared = declared(sql);
 
-    let columns: Vec<(String, String, i64, Option<String>, i64)> =
-        sqlx::query_as("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid")
-            .bind(name)
-            .fetch_all(&mut *conn)
-            .await
-            .reading("columns")?;
-    let mut pk: Vec<(i64, String)> = columns.iter().filter(|c| c.4 > 0).map(|c| (c.4, c.0.clone())).collect();
+    let mut pk: Vec<(i64, String)> = columns.iter().filter(|c| c.5 > 0).map(|c| (c.5, c.1.clone())).collect();
     pk.sort();
-    for (col, ty, notnull, default, pk_pos) in &columns {
+    for (_, col, ty, notnull, default, pk_pos) in columns {
         let data_type = column_type(D, ty);
         // `INTEGER PRIMARY KEY` is the rowid: it numbers itself.
         let rowid_alias = *pk_pos == 1 && pk.len() == 1 && ty.eq_ignore_ascii_case("integer");
@@ -164,26 +189,17 @@ async fn read_table(conn: &mut SqliteConnection, name: &str, sql: &str) -> Resul
         table.primary_key = Some(PrimaryKey { columns: pk.into_iter().map(|(_, c)| c).collect() });
     }
 
-    let indexes: Vec<(String, i64, String)> =
-        sqlx::query_as("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")
-            .bind(name)
-            .fetch_all(&mut *conn)
-            .await
-            .reading("indexes")?;
-    for (index, unique, origin) in indexes {
+    // Rows are sorted by index name, its columns in order.
+    let mut i = 0;
+    while let Some((_, index, unique, origin, _, _)) = indexes.get(i) {
+        let rows = &indexes[i..i + indexes[i..].partition_point(|r| &r.1 == index)];
+        i += rows.len();
         if origin == "pk" {
             continue;
         }
-        let parts: Vec<(Option<String>, i64)> = sqlx::query_as(
-            "SELECT name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-        )
-        .bind(&index)
-        .fetch_all(&mut *conn)
-        .await
-        .reading("index columns")?;
-        let parts: Vec<IndexPart> = parts
-            .into_iter()
-            .map(|(c, desc)| IndexPart { column: c.unwrap_or_else(|| "(expression)".into()), descending: desc != 0, prefix: None })
+        let parts: Vec<IndexPart> = rows
+            .iter()
+            .map(|r| IndexPart { column: r.4.clone().unwrap_or_else(|| "(expression)".into()), descending: r.5 != 0, prefix: None })
             .collect();
         let index_name = if origin == "u" {
             let cols: Vec<&str> = parts.iter().map(|p| p.column.as_str()).collect();
@@ -194,37 +210,30 @@ async fn read_table(conn: &mut SqliteConnection, name: &str, sql: &str) -> Resul
                 .and_then(|(n, _)| n.clone())
                 .unwrap_or_else(|| format!("{name}_{}_key", cols.join("_")))
         } else {
-            index
+            index.clone()
         };
-        table.indexes.insert(index_name.clone(), crate::model::Index { name: index_name, parts, unique: unique != 0 });
+        table.indexes.insert(index_name.clone(), crate::model::Index { name: index_name, parts, unique: *unique != 0 });
     }
 
-    let fks: Vec<(i64, String, String, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-    )
-    .bind(name)
-    .fetch_all(&mut *conn)
-    .await
-    .reading("foreign keys")?;
     let mut grouped: Vec<(i64, ForeignKey)> = Vec::new();
-    for (id, ref_table, from, to, on_update, on_delete) in fks {
-        if grouped.last().map(|g| g.0) != Some(id) {
+    for (_, id, ref_table, from, to, on_update, on_delete) in fks {
+        if grouped.last().map(|g| g.0) != Some(*id) {
             grouped.push((
-                id,
+                *id,
                 ForeignKey {
                     name: String::new(),
                     columns: Vec::new(),
-                    referenced_table: ref_table,
+                    referenced_table: ref_table.clone(),
                     referenced_columns: Vec::new(),
-                    on_update: referential_action(D, &on_update),
-                    on_delete: referential_action(D, &on_delete),
+                    on_update: referential_action(D, on_update),
+                    on_delete: referential_action(D, on_delete),
                 },
             ));
         }
         if let Some((_, fk)) = grouped.last_mut() {
-            fk.columns.push(from);
+            fk.columns.push(from.clone());
             // `REFERENCES t` without columns means t's primary key; SQLite leaves `to` NULL.
-            fk.referenced_columns.push(to.unwrap_or_default());
+            fk.referenced_columns.push(to.clone().unwrap_or_default());
         }
     }
     for (_, mut fk) in grouped {
@@ -245,5 +254,5 @@ async fn read_table(conn: &mut SqliteConnection, name: &str, sql: &str) -> Resul
         });
         table.checks.insert(check_name.clone(), Check { name: check_name, expression: expression.clone() });
     }
-    Ok(table)
+    table
 }

@@ -497,6 +497,22 @@ async fn the_warm_pool_hands_out_verified_databases_and_follows_the_version() {
     assert!(!h[0]["notes"].as_str().unwrap().ends_with("(pooled)"), "a tampered pooled database must not be used: {h}");
     assert!(w.run(&["--json", "tenant", "schema", &s]).ok().stdout.contains("\"notes\""));
 
+    // The prepared database of 1.2.0 that the pool and the tamper fallback cloned.
+    let detail = w.run(&["--json", "template", "show", "basic"]).ok().json();
+    let checksum = |d: &serde_json::Value, v: &str| {
+        d["versions"].as_array().unwrap().iter().find(|x| x["version"] == v).unwrap()["checksum"].as_str().unwrap().to_string()
+    };
+    let modules: Vec<String> = serde_json::from_value(w.run(&["--json", "tenant", "show", &s]).ok().json()["modules"].clone()).unwrap();
+    let old_prepared = tenantry_engine::tenants::prepared_database_name("basic", "1.2.0", &checksum(&detail, "1.2.0"), &modules).unwrap();
+    let local_file = |db: &DatabaseName| w.file(&format!("data/tenants/{db}.db"));
+    assert!(target.driver.database_exists(&old_prepared).await.unwrap(), "pg: {old_prepared} was built");
+    assert!(local_file(&old_prepared).exists(), "local: {old_prepared} was built");
+
+    // A prepared database this landlord did not build (another installation's on the
+    // shared server) is never swept.
+    let foreign = DatabaseName::new(&format!("{}{}", tenantry_engine::tenants::PREPARED_PREFIX, &slug("f").replace('-', "_"))).unwrap();
+    target.driver.create_database(&foreign).await.unwrap();
+
     // A new version invalidates the pool: refill drops the old entries, builds new ones.
     let m = std::fs::read_to_string(src.join("template.toml")).unwrap().replace("version = \"1.2.0\"", "version = \"1.3.0\"");
     std::fs::write(src.join("template.toml"), m).unwrap();
@@ -515,17 +531,38 @@ async fn the_warm_pool_hands_out_verified_databases_and_follows_the_version() {
     let refill = w.run(&["--json", "pool", "fill"]).ok().json();
     assert!(refill["dropped"].as_u64().unwrap() >= 5, "{refill}");
     assert!(refill["entries"].as_array().unwrap().iter().all(|e| e["version"] == "1.3.0" && e["ready"] == 2), "{refill}");
+    // ...and the prepared databases of 1.2.0 with them; 1.3.0's are the ones in use.
+    let detail = w.run(&["--json", "template", "show", "basic"]).ok().json();
+    let new_prepared = tenantry_engine::tenants::prepared_database_name("basic", "1.3.0", &checksum(&detail, "1.3.0"), &modules).unwrap();
+    assert!(!target.driver.database_exists(&old_prepared).await.unwrap(), "pg: {old_prepared} was swept");
+    assert!(!local_file(&old_prepared).exists(), "local: {old_prepared} was swept");
+    assert!(target.driver.database_exists(&new_prepared).await.unwrap(), "pg: {new_prepared} is kept");
+    assert!(local_file(&new_prepared).exists(), "local: {new_prepared} is kept");
+    assert!(target.driver.database_exists(&foreign).await.unwrap(), "pg: {foreign} is not this landlord's to sweep");
+    target.driver.drop_database(&foreign).await.unwrap();
+    // A create of the old version still clones: it builds its prepared database again
+    // (which the CLI's refill after the create sweeps once more).
+    let old = slug("oldver");
+    w.run(&["tenant", "create", &old, "--template", "basic", "--version", "1.2.0", "--modules", "notes", "--server", "pg", "--method", "clone"]).ok();
+    let h = w.run(&["--json", "history", &old]).ok().json();
+    assert!(h[0]["notes"].as_str().unwrap().ends_with("(cloned)"), "{h}");
+    let tables = |x: &str| serde_json::from_value::<Schema>(w.run(&["--json", "tenant", "schema", x]).ok().json()).unwrap().tables.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(tables(&old), tables(&s), "the rebuilt clone has 1.2.0's tables");
     drop_tenant_dbs(&w).await;
-    // Leave no pooled databases behind on the shared servers.
+    // Lowering the size drains the pool: no pooled databases left on the servers.
+    let landlord = tenantry_store::Landlord::open(&format!("sqlite://{}", w.file("data/landlord.db").display())).await.unwrap();
+    let entries = landlord.pool_entries(None).await.unwrap();
     let mut cfg = std::fs::read_to_string(w.file("tenantry.toml")).unwrap();
     cfg = cfg.replace("size = 2", "size = 0");
     std::fs::write(w.file("tenantry.toml"), cfg).unwrap();
-    let landlord = tenantry_store::Landlord::open(&format!("sqlite://{}", w.file("data/landlord.db").display())).await.unwrap();
-    for e in landlord.pool_entries(None).await.unwrap() {
-        landlord.remove_pool_entry(e.id).await.unwrap();
-        for d in [Dialect::Mysql, Dialect::Postgres] {
-            let _ = Target::new(d).await.driver.drop_database(&DatabaseName::new(&e.database_name).unwrap()).await;
-        }
-    }
+    let drained = w.run(&["--json", "pool", "fill"]).ok().json();
+    assert!(drained["dropped"].as_u64().unwrap() as usize >= entries.len(), "{drained}");
+    assert!(landlord.pool_entries(None).await.unwrap().is_empty());
     landlord.close().await;
+    let maria = Target::new(Dialect::Mysql).await;
+    for e in &entries {
+        let db = DatabaseName::new(&e.database_name).unwrap();
+        assert!(!target.driver.database_exists(&db).await.unwrap() && !maria.driver.database_exists(&db).await.unwrap(), "{db} was dropped");
+        assert!(!local_file(&db).exists(), "{db} was dropped");
+    }
 }

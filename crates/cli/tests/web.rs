@@ -262,6 +262,10 @@ fn api_covers_every_route_with_auth_idor_csrf_and_bad_json() {
     let reader = Client { base: &server.base, auth: bearer(ro["token"].as_str().unwrap()), seen: &seen };
     reader.ok("GET", "/tenants", "/tenants", None);
     reader.fails("POST", "/tenants/{slug}/suspend", &format!("/tenants/{c}/suspend"), None, 403, "forbidden");
+    // No pool is configured here: an empty status, and a fill that builds nothing.
+    assert_eq!(reader.ok("GET", "/pools", "/pools", None), json!([]));
+    reader.fails("POST", "/pools/fill", "/pools/fill", None, 403, "forbidden");
+    assert_eq!(api.ok("POST", "/pools/fill", "/pools/fill", None)["built"], 0);
     let tenant_token = w.run(&["--json", "user", "token", "ops@tenant-a.test", "--name", "t", "--scopes", "read,write"]).ok().json()["token"].as_str().unwrap().to_string();
     let tenant_user = Client { base: &server.base, auth: bearer(&tenant_token), seen: &seen };
     assert_eq!(tenant_user.ok("GET", "/tenants/{slug}", &t, None)["slug"], a.as_str());
@@ -546,6 +550,51 @@ fn shutdown_leaves_a_running_rollout_resumable() {
         assert_eq!(n, 1, "{s}: applied exactly once");
         w.run(&["tenant", "delete", s, "--yes"]).ok();
     }
+}
+
+/// `tenantry serve` fills the warm pools when it starts and refills them in the
+/// background after each signup over HTTP: no CLI `pool fill` in between.
+#[test]
+fn serve_refills_the_warm_pool_in_the_background() {
+    let w = common::fleet();
+    w.run(&["template", "import", bundled("basic").to_str().unwrap()]).ok();
+    let mut cfg = std::fs::read_to_string(w.file("tenantry.toml")).unwrap();
+    cfg.push_str("\n[[pool]]\ntemplate = \"basic\"\nserver = \"pg\"\nsize = 1\n\n[[pool]]\ntemplate = \"basic\"\nserver = \"local\"\nsize = 1\n");
+    std::fs::write(w.file("tenantry.toml"), cfg).unwrap();
+    w.run(&["user", "add", "ops@pool.test", "--role", "operator"]).ok();
+    let token = w.run(&["--json", "user", "token", "ops@pool.test", "--name", "t", "--scopes", "read,write"]).ok().json()["token"].as_str().unwrap().to_string();
+    let server = Server::start(&w);
+    let seen = std::cell::RefCell::new(BTreeSet::new());
+    let api = Client { base: &server.base, auth: bearer(&token), seen: &seen };
+    let all_ready = |why: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let pools = api.ok("GET", "/pools", "/pools", None);
+            if pools.as_array().unwrap().len() == 2 && pools.as_array().unwrap().iter().all(|p| p["ready"] == 1) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{why}: the pools never refilled: {pools}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    all_ready("after start");
+    let slugs = [slug("bgpg"), slug("bglocal")];
+    for (s, server_name) in slugs.iter().zip(["pg", "local"]) {
+        let t = api.ok("POST", "/tenants", "/tenants", Some(json!({"slug": s, "template": "basic", "server": server_name})));
+        assert_eq!(t["status"], "active");
+        let h = api.ok("GET", "/tenants/{slug}/history", &format!("/tenants/{s}/history"), None);
+        assert!(h[0]["notes"].as_str().unwrap().ends_with("(pooled)"), "{server_name}: {h}");
+        all_ready(&format!("after the signup of {s}"));
+    }
+    drop(server);
+    for s in &slugs {
+        w.run(&["tenant", "delete", s, "--yes"]).ok();
+    }
+    // Leave no pooled databases on the shared server.
+    let cfg = std::fs::read_to_string(w.file("tenantry.toml")).unwrap().replace("size = 1", "size = 0");
+    std::fs::write(w.file("tenantry.toml"), cfg).unwrap();
+    let drained = w.run(&["--json", "pool", "fill"]).ok().json();
+    assert!(drained["dropped"].as_u64().unwrap() >= 2, "{drained}");
 }
 
 #[test]

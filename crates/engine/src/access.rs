@@ -108,6 +108,20 @@ impl<'a> Scoped<'a> {
         Ok(s)
     }
 
+    // Warm pools.
+    pub async fn pool_status(&self) -> Result<Vec<crate::tenants::PoolStatus>, EngineError> {
+        self.platform(Need::Read)?;
+        self.engine.pool_status().await
+    }
+
+    /// Fills the pools now (and sweeps stale pooled and prepared databases).
+    pub async fn pool_fill(&self) -> Result<crate::tenants::PoolReport, EngineError> {
+        self.platform(Need::Operate)?;
+        let r = self.engine.refill_pools().await?;
+        self.audit("pool.fill", "pools", serde_json::json!({"built": r.built, "dropped": r.dropped})).await;
+        Ok(r)
+    }
+
     // Templates.
     pub async fn templates(&self) -> Result<Vec<TemplateSummary>, EngineError> {
         self.platform(Need::Read)?;
@@ -148,10 +162,16 @@ impl<'a> Scoped<'a> {
         })
     }
 
-    pub async fn create_tenant(&self, mut req: CreateTenant) -> Result<TenantRecord, EngineError> {
+    /// Provisions a tenant; with warm pools configured, refills them in the
+    /// background afterwards.
+    pub async fn create_tenant(&self, engine: &Arc<Engine>, mut req: CreateTenant) -> Result<TenantRecord, EngineError> {
         self.platform(Need::Operate)?;
         req.actor = self.who.email.clone();
-        let t = self.engine.create_tenant(req).await?;
+        let created = self.engine.create_tenant(req).await;
+        if !self.engine.config().pools.is_empty() {
+            engine.spawn_pool_refill();
+        }
+        let t = created?;
         self.audit("tenant.create", &t.slug, serde_json::json!({"template": t.template, "version": t.template_version, "server": t.server})).await;
         Ok(t)
     }

@@ -48,8 +48,11 @@ pub struct Engine {
     throttle: accounts::LoginThrottle,
     /// Set when the process is shutting down: rollouts start no new tenant.
     stopping: std::sync::atomic::AtomicBool,
-    /// Rollouts running in background tasks (started over HTTP).
+    /// Rollouts and pool refills running in background tasks (started over HTTP).
     background: std::sync::atomic::AtomicUsize,
+    /// A background pool refill is running / was asked for again meanwhile.
+    refilling: std::sync::atomic::AtomicBool,
+    refill_again: std::sync::atomic::AtomicBool,
     dummy_hash: std::sync::OnceLock<String>,
 }
 
@@ -70,6 +73,8 @@ impl Engine {
             throttle: Default::default(),
             stopping: Default::default(),
             background: Default::default(),
+            refilling: Default::default(),
+            refill_again: Default::default(),
             dummy_hash: Default::default(),
         };
         // A tenantry killed while provisioning leaves a tenant `provisioning`: finish it.
@@ -101,6 +106,36 @@ impl Engine {
                 tracing::error!(rollout = id, error = %e, "rollout stopped; `tenantry migrate resume {id}` continues it");
             }
             engine.background.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+
+    /// Refills the warm pools (and sweeps what `refill_pools` sweeps) in a background
+    /// task, so a signup over HTTP does not wait for the database that replaces the
+    /// one it took. One refill runs at a time; asking while one runs makes it go
+    /// round once more.
+    pub fn spawn_pool_refill(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.refill_again.store(true, SeqCst);
+        if self.refilling.swap(true, SeqCst) {
+            return;
+        }
+        let engine = self.clone();
+        engine.background.fetch_add(1, SeqCst);
+        tokio::spawn(async move {
+            loop {
+                while engine.refill_again.swap(false, SeqCst) && !engine.stopping() {
+                    if let Err(e) = engine.refill_pools().await {
+                        tracing::warn!(error = %e, "refilling the warm pools failed; the next create or `tenantry pool fill` retries");
+                    }
+                }
+                engine.refilling.store(false, SeqCst);
+                // Asked again between the last look and letting go: go round, unless
+                // that caller already started its own task.
+                if !engine.refill_again.load(SeqCst) || engine.stopping() || engine.refilling.swap(true, SeqCst) {
+                    break;
+                }
+            }
+            engine.background.fetch_sub(1, SeqCst);
         });
     }
 

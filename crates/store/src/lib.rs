@@ -28,7 +28,7 @@ pub use error::StoreError;
 pub use rollouts::{AppliedCustomization, NewHistory, NewRollout, NewStep, RolloutRecord, StepRecord};
 pub use servers::{NewServer, ServerRecord};
 pub use tenants::{
-    Activation, ApplicationRecord, HistoryRecord, NewTenant, PoolEntry, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,
+    Activation, ApplicationRecord, HistoryRecord, NewTenant, PoolEntry, PreparedRecord, TenantDatabaseRecord, TenantFilter, TenantRecord, TenantUserRecord,
 };
 pub use templates::{
     MigrationRecord, ModuleRecord, NewMigration, NewModule, NewSnapshot, NewVersion, SnapshotRecord, TemplateImport,

@@ -590,3 +590,69 @@ impl Landlord {
         Ok(self.execute("DELETE FROM warm_pool WHERE id = ?", vec![id.into()]).await? == 1)
     }
 }
+
+/// A prepared database (a clone source) this landlord built.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreparedRecord {
+    pub server_id: i64,
+    pub database_name: String,
+    pub template_id: i64,
+    pub template_version: String,
+    pub modules: String,
+    pub created_at: String,
+}
+
+impl Landlord {
+    /// Records a prepared database; recording one twice (two creates that raced to
+    /// build it) is not an error.
+    pub async fn record_prepared(&self, p: &PreparedRecord) -> Result<(), StoreError> {
+        if self.prepared_known(p).await? {
+            return Ok(());
+        }
+        let inserted = self
+            .execute(
+                "INSERT INTO prepared_databases (server_id, database_name, template_id, template_version, modules, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    p.server_id.into(),
+                    p.database_name.clone().into(),
+                    p.template_id.into(),
+                    p.template_version.clone().into(),
+                    p.modules.clone().into(),
+                    crate::time::now().into(),
+                ],
+            )
+            .await;
+        match inserted {
+            Err(_) if self.prepared_known(p).await? => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn prepared_known(&self, p: &PreparedRecord) -> Result<bool, StoreError> {
+        let sql = "SELECT database_name FROM prepared_databases WHERE server_id = ? AND database_name = ?";
+        Ok(!self.fetch_all(sql, vec![p.server_id.into(), p.database_name.clone().into()]).await?.is_empty())
+    }
+
+    pub async fn prepared_databases(&self) -> Result<Vec<PreparedRecord>, StoreError> {
+        let rows = self.fetch_all("SELECT * FROM prepared_databases ORDER BY server_id, database_name", vec![]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PreparedRecord {
+                    server_id: get(r, "server_id")?,
+                    database_name: text(r, "database_name")?,
+                    template_id: get(r, "template_id")?,
+                    template_version: text(r, "template_version")?,
+                    modules: text(r, "modules")?,
+                    created_at: text(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets a prepared database (it is being dropped).
+    pub async fn forget_prepared(&self, server_id: i64, database_name: &str) -> Result<(), StoreError> {
+        self.execute("DELETE FROM prepared_databases WHERE server_id = ? AND database_name = ?", vec![server_id.into(), database_name.into()]).await?;
+        Ok(())
+    }
+}

@@ -91,6 +91,8 @@ pub fn routes() -> (Router<AppState>, Vec<RouteDoc>) {
         .route("GET", "/me", "The caller's account", "viewer", &[], get(me))
         .route("GET", "/servers", "Database servers and their load", "viewer", &[], get(servers))
         .route("POST", "/servers", "Register a database server (checked first)", "admin", &["name", "url", "capacity", "max_concurrency"], post(add_server))
+        .route("GET", "/pools", "Warm pools: configured size and ready databases", "viewer", &[], get(pools))
+        .route("POST", "/pools/fill", "Fill the warm pools now; drop stale pooled and prepared databases", "operator", &[], post(pool_fill))
         .route("GET", "/templates", "Templates", "viewer", &[], get(templates))
         .route("POST", "/templates", "Import a template given as its files", "operator", &["files"], post(import_template))
         .route("GET", "/templates/{name}", "A template's versions, modules and migrations", "viewer", &[], get(template))
@@ -210,6 +212,14 @@ async fn servers(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Valu
     ok(scoped!(s, c).servers().await?)
 }
 
+async fn pools(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Value>> {
+    ok(scoped!(s, c).pool_status().await?)
+}
+
+async fn pool_fill(State(s): State<AppState>, c: ApiCaller) -> ApiResult<Json<Value>> {
+    ok(scoped!(s, c).pool_fill().await?)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerBody {
@@ -309,7 +319,7 @@ struct CreateTenantBody {
 async fn create_tenant(State(s): State<AppState>, c: ApiCaller, Body(b): Body<CreateTenantBody>) -> ApiResult<impl IntoResponse> {
     let started = std::time::Instant::now();
     let req = CreateTenant { slug: b.slug, template: b.template, version: b.version, modules: b.modules, server: b.server, name: b.name, ..Default::default() };
-    let t = scoped!(s, c).create_tenant(req).await?;
+    let t = scoped!(s, c).create_tenant(&s.engine, req).await?;
     s.metrics.observe("tenantry_provisioning_seconds", started.elapsed());
     Ok((StatusCode::CREATED, ok(t)?))
 }

@@ -54,6 +54,9 @@ pub async fn serve(state: AppState, bind: SocketAddr, on_ready: impl FnOnce(Sock
     let addr = listener.local_addr()?;
     on_ready(addr);
     let engine = state.engine.clone();
+    // Fill the warm pools (and sweep stale prepared databases) without holding up
+    // the first request.
+    engine.spawn_pool_refill();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     // Rollouts finish the tenants they are on and start no more.

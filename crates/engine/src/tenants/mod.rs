@@ -5,6 +5,7 @@ mod lifecycle;
 pub(crate) mod meta;
 mod people;
 mod pool;
+mod prepared;
 mod provision;
 
 pub use adopt::AdoptTenant;
@@ -13,7 +14,8 @@ pub use people::{Resolved, TENANT_ROLES};
 pub(crate) use people::check_email;
 pub use pool::{PoolReport, PoolStatus, POOL_PREFIX};
 pub use meta::{META_TABLE, INFO_VIEW, OWN_OBJECTS};
-pub use provision::{prepared_database_name, BuildMethod, CreateTenant, BUILDING_PREFIX, PREPARED_PREFIX};
+pub use prepared::{prepared_database_name, BUILDING_PREFIX, PREPARED_PREFIX};
+pub use provision::{BuildMethod, CreateTenant};
 
 use crate::{Engine, EngineError};
 use tenantry_store::{ServerRecord, TenantRecord};

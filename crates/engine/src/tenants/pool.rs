@@ -25,6 +25,8 @@ pub const POOL_PREFIX: &str = "tenantry_pool_";
 #[derive(Debug, Default, Serialize)]
 pub struct PoolReport {
     pub built: usize,
+    /// Pooled databases of other content or of no one, and prepared databases no
+    /// create needs any more.
     pub dropped: usize,
     pub entries: Vec<PoolStatus>,
 }
@@ -110,7 +112,8 @@ impl Engine {
     }
 
     /// Fills every configured pool, drops entries of other content, and sweeps pooled
-    /// databases that no entry or tenant knows (left by a killed run).
+    /// databases that no entry or tenant knows (left by a killed run) and prepared
+    /// databases no default create clones from (`prepared.rs`).
     pub async fn refill_pools(&self) -> Result<PoolReport, EngineError> {
         let mut report = PoolReport::default();
         for target in self.config.pools.clone() {
@@ -129,9 +132,11 @@ impl Engine {
                 let mine: Vec<&PoolEntry> = entries.iter().filter(|e| e.server_id == server.id && e.modules == key).collect();
                 let mut ready = 0;
                 for e in &mine {
-                    if e.version_checksum == v.checksum && e.template_version == v.version {
+                    let current = e.version_checksum == v.checksum && e.template_version == v.version;
+                    if current && ready < target.size {
                         ready += 1;
                     } else if self.landlord.remove_pool_entry(e.id).await? {
+                        // Of another version, or beyond a size that was lowered.
                         driver.drop_database(&DatabaseName::new(&e.database_name)?).await?;
                         report.dropped += 1;
                     }
@@ -152,6 +157,7 @@ impl Engine {
             }
         }
         report.dropped += self.sweep_pool_orphans().await?;
+        report.dropped += self.sweep_prepared().await?;
         Ok(report)
     }
 
@@ -177,8 +183,7 @@ impl Engine {
         ];
         let built = async {
             if driver.can_clone() {
-                let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &values[3..]).await?;
-                driver.clone_database(&prepared, &name, &[]).await?;
+                self.clone_prepared(t, v, bundle, modules, server, driver, &expected, &values[3..], &name, &[]).await?;
             } else {
                 driver.create_database(&name).await?;
                 let target = semver::Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -61,16 +61,6 @@ pub struct CreateTenant {
     pub actor: String,
 }
 
-/// Prepared databases that tenants are cloned from, and ones being built.
-pub const PREPARED_PREFIX: &str = "tenantry_tpl_";
-pub const BUILDING_PREFIX: &str = "tenantry_tpb_";
-
-/// The name of the prepared database of a version (by content) and module set.
-pub fn prepared_database_name(template: &str, version: &str, checksum: &str, modules: &[String]) -> Result<DatabaseName, EngineError> {
-    let key = tenantry_domain::template::checksum_text(&format!("{template}\0{version}\0{checksum}\0{}", modules_key(modules)));
-    Ok(DatabaseName::new(&format!("{PREPARED_PREFIX}{}", &key[..16]))?)
-}
-
 /// Runs a version's build plan (schema, seeds, downs) and then `extra` (the
 /// metadata) in `db`, in one session and, where the engine allows, one transaction.
 #[allow(clippy::too_many_arguments)]
@@ -289,9 +279,9 @@ impl Engine {
             }
         }
         if how == "replayed" && method != BuildMethod::Replay && driver.can_clone() {
-            let prepared = self.prepared_database(t, v, bundle, modules, driver, &expected, &shared).await?;
-            steps.mark("prepared");
-            if driver.clone_database(&prepared, db, &[&meta::update_script(&own)?, &grants]).await? {
+            let fill = [meta::update_script(&own)?, grants.clone()];
+            let fill: Vec<&str> = fill.iter().map(String::as_str).collect();
+            if self.clone_prepared(t, v, bundle, modules, server, driver, &expected, &shared, db, &fill).await? {
                 *created = Some(db.clone());
                 steps.mark("clone");
                 how = "cloned";
@@ -354,74 +344,6 @@ impl Engine {
                 notes: format!("template {} {} with modules {} on server {} ({how})", t.name, v.version, modules_key(modules), server.name),
             },
         })
-    }
-
-    /// The prepared database that tenants of this version, module set and server are
-    /// cloned from: built on first need under a temporary name, verified against the
-    /// snapshot, then renamed into place, so no one ever clones a half-built one.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn prepared_database(
-        &self,
-        t: &TemplateRecord,
-        v: &VersionRecord,
-        bundle: &TemplateBundle,
-        modules: &[String],
-        driver: &Arc<dyn TenantDriver>,
-        expected: &tenantry_schema::Schema,
-        shared: &[(&str, &str)],
-    ) -> Result<DatabaseName, EngineError> {
-        let name = prepared_database_name(&t.name, &v.version, &v.checksum, modules)?;
-        let key = &name.as_str()[PREPARED_PREFIX.len()..];
-        if driver.database_exists(&name).await? {
-            return Ok(name);
-        }
-        // Builds interrupted by a killed tenantry are swept after an hour: the name
-        // carries its start time.
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        if let Ok(stale) = driver.list_databases(BUILDING_PREFIX).await {
-            for n in stale {
-                let born = n.rsplit('_').nth(1).and_then(|t| u64::from_str_radix(t, 16).ok()).unwrap_or(now);
-                if born + 3600 < now {
-                    if let Ok(db) = DatabaseName::new(&n) {
-                        let _ = driver.drop_database(&db).await;
-                    }
-                }
-            }
-        }
-        let building = DatabaseName::new(&format!("{BUILDING_PREFIX}{key}_{now:x}_{:08x}", rand::random::<u32>()))?;
-        driver.create_database(&building).await?;
-        let result = async {
-            let target = Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;
-            let mut values: Vec<(&str, &str)> = vec![("tenant_id", ""), ("slug", ""), ("last_sync", "")];
-            values.extend_from_slice(shared);
-            replay(driver, &building, bundle, modules, &target, "(prepared)", t, v, &meta::create_script(&values)?).await?;
-            let actual = driver.introspect(&building).await?.without(meta::OWN_OBJECTS);
-            if !diff_schemas(expected, &actual).is_empty() {
-                return Err(EngineError::Integrity(format!("the prepared database of template `{}` {} differs from its snapshot", t.name, v.version)));
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
-            let _ = driver.drop_database(&building).await;
-            return Err(e);
-        }
-        match driver.rename_database(&building, &name).await {
-            Ok(true) => Ok(name),
-            // Another creator finished first: use theirs.
-            Err(tenantry_drivers::DriverError::AlreadyExists { .. }) => {
-                let _ = driver.drop_database(&building).await;
-                Ok(name)
-            }
-            Ok(false) => {
-                let _ = driver.drop_database(&building).await;
-                Err(EngineError::Invalid(format!("server `{}` cannot rename databases", driver.server())))
-            }
-            Err(e) => {
-                let _ = driver.drop_database(&building).await;
-                Err(e.into())
-            }
-        }
     }
 
     /// Removes what a failed provisioning created and records why it failed.

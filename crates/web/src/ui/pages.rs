@@ -327,7 +327,7 @@ async fn create_tenant(State(s): State<AppState>, c: UiCaller, Form(f): Form<New
         name: nonempty(f.name),
         ..Default::default()
     };
-    let t = try_page!(c, s.engine.scoped(&c.principal, &c.source).create_tenant(req).await);
+    let t = try_page!(c, s.engine.scoped(&c.principal, &c.source).create_tenant(&s.engine, req).await);
     Redirect::to(&format!("/tenants/{}?ok={}", t.slug, urlencode("Tenant created"))).into_response()
 }
 

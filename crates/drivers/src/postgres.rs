@@ -299,7 +299,8 @@ impl TenantDriver for PostgresDriver {
         let sql = format!("ALTER DATABASE {} RENAME TO {}", D.quote(from.as_str()), D.quote(to.as_str()));
         match sqlx::raw_sql(&sql).execute(&self.admin).await {
             Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42P04") => {
+            // 42P04: duplicate_database; 23505 when two renames race in the catalog.
+            Err(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("42P04") | Some("23505")) => {
                 Err(DriverError::AlreadyExists { server: self.server.clone(), database: to.to_string() })
             }
             Err(e) => Err(self.err(format!("renaming `{from}` to `{to}`"))(e)),

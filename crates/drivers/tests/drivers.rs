@@ -248,3 +248,34 @@ async fn a_clone_whose_fill_fails_is_dropped() {
         assert!(!target.driver.database_exists(&bad).await.expect("exists"), "{}: the copy was dropped", target.dialect);
     }
 }
+
+/// Renames racing to one name: exactly one wins, the others get `AlreadyExists`
+/// (PostgreSQL reports the race as a unique violation in its catalog, not 42P04).
+#[tokio::test]
+async fn racing_renames_to_one_name_have_one_winner() {
+    for target in Target::all().await {
+        if !target.driver.can_clone() {
+            continue;
+        }
+        let to = unique_db("rnto");
+        let mut froms = Vec::new();
+        for i in 0..6 {
+            let db = unique_db(&format!("rn{i}"));
+            target.driver.create_database(&db).await.expect("create");
+            froms.push(db);
+        }
+        // One driver per rename on PostgreSQL: a driver's admin connection would
+        // serialise them (two tenantry processes are what race there).
+        let mut drivers = Vec::new();
+        for _ in &froms {
+            drivers.push(if target.dialect == Dialect::Postgres { Target::new(Dialect::Postgres).await.driver } else { target.driver.clone() });
+        }
+        let results = futures::future::join_all(froms.iter().zip(&drivers).map(|(f, d)| d.rename_database(f, &to))).await;
+        let won = results.iter().filter(|r| matches!(r, Ok(true))).count();
+        let lost = results.iter().filter(|r| matches!(r, Err(DriverError::AlreadyExists { .. }))).count();
+        assert_eq!((won, lost), (1, 5), "{}: {results:?}", target.dialect);
+        for db in froms.iter().chain([&to]) {
+            target.driver.drop_database(db).await.expect("drop");
+        }
+    }
+}

@@ -48,6 +48,10 @@ enum What {
         /// mysql, postgres, sqlite (default: all)
         #[arg(long, value_delimiter = ',')]
         dialects: Vec<String>,
+        /// Records this many synthetic tenants (landlord rows, no databases) on each
+        /// server first: how provisioning scales with the size of the fleet.
+        #[arg(long, default_value_t = 0)]
+        landlord_tenants: usize,
     },
 }
 
@@ -142,13 +146,13 @@ async fn main() -> Result<()> {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     }
     match args.what {
-        What::Provision { tenants, dialects } => provision(tenants, dialects).await,
+        What::Provision { tenants, dialects, landlord_tenants } => provision(tenants, dialects, landlord_tenants).await,
         What::Rollout(f) => rollout::run(f.tenants, f.concurrency, f.dialects).await,
         What::Drift(f) => drift::run(f.tenants, f.concurrency, f.dialects).await,
     }
 }
 
-async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
+async fn provision(n: usize, dialects: Vec<String>, synthetic: usize) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../templates/political_party");
     let files = tenantry_engine::templates::load::read_dir(&root)?;
     let bundle = TemplateBundle::from_files(files).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -177,6 +181,9 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
         engine.add_server(AddServer { name: server.clone(), url, capacity: Some(100_000), max_concurrency: Some(8) }).await?;
         if d == Dialect::Mysql || results.is_empty() {
             let _ = engine.import_template(&root).await;
+        }
+        if synthetic > 0 {
+            add_synthetic_tenants(&work.path().join("landlord.db"), &server, synthetic).await?;
         }
         // The same SQL for everyone: the newest version with all modules, seeds included.
         let plan = bundle.build_plan(d, &modules, &bundle.manifest.version, true);
@@ -285,6 +292,7 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
             "dialect": d.as_str(),
             "tenantry_pooled_ms": ms(median(pool_times.clone())),
             "tenants": n,
+            "synthetic_landlord_tenants": synthetic,
             "tables": 20,
             "client_per_tenant_ms": ms(median(client_times.clone())),
             "held_session_ms": ms(median(session_times.clone())),
@@ -302,7 +310,13 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
         });
         println!("{}", serde_json::to_string(&row)?);
         results.push(row);
-        // Clean up: tenants through tenantry, the rest directly.
+        // Clean up: synthetic rows first, tenants through tenantry, the rest directly.
+        if synthetic > 0 {
+            use sqlx::{Connection, Executor};
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", work.path().join("landlord.db").display())).await?;
+            c.execute("DELETE FROM tenants WHERE id LIKE 'synthetic-%'").await?;
+            c.close().await?;
+        }
         for t in engine.tenants(&Default::default()).await? {
             if t.server.as_deref() == Some(server.as_str()) {
                 engine.delete_tenant(&t.slug, false).await?;
@@ -349,6 +363,26 @@ async fn provision(n: usize, dialects: Vec<String>) -> Result<()> {
         );
     }
     engine.close().await;
+    Ok(())
+}
+
+/// `count` active tenants of political_party on `server`, as landlord rows only.
+async fn add_synthetic_tenants(landlord: &Path, server: &str, count: usize) -> Result<()> {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", landlord.display())).await?;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO tenants (id, slug, name, status, template_id, template_version, modules, server_id, database_name, \
+           customization_count, schema_drift_level, created_at, updated_at) \
+         SELECT 'synthetic-' || ?2 || '-' || i, 'syn-' || ?2 || '-' || i, 'synthetic', 'active', t.id, t.version, '[]', s.id, \
+           'synthetic_' || i, 0, 'none', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' \
+         FROM n, tenant_templates t, database_servers s WHERE t.name = 'political_party' AND s.name = ?2",
+    )
+    .bind(count as i64)
+    .bind(server)
+    .execute(&mut c)
+    .await?;
+    c.close().await?;
     Ok(())
 }
 

@@ -89,6 +89,14 @@ pub trait TenantDriver: Send + Sync {
         s.close().await;
         r
     }
+    /// Like [`execute_batch`](Self::execute_batch), for a database this run has just
+    /// created and nothing records yet (a tenant being provisioned, a prepared or
+    /// pooled database being built): no one else can read it, and a failure drops
+    /// it whole. SQLite uses that to skip its rollback journal and sync once at the
+    /// end. Durable when this returns.
+    async fn build_database(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        self.execute_batch(db, scripts).await
+    }
     /// Runs one of tenantry's own constant queries returning (text, nullable text)
     /// rows in `db`: how the tenant-side metadata and ledger are read.
     async fn read_pairs(&self, db: &DatabaseName, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {

@@ -29,6 +29,11 @@ impl MysqlDriver {
             // Tenant databases are chosen per operation with USE, never by the URL.
             .database("")
             .charset("utf8mb4")
+            // MySQL binds a prepared statement's tables to the database that was
+            // current when it was prepared; cached, a statement would keep reading
+            // the first tenant's tables after `USE` moved the connection on. Prepare
+            // every statement where it runs.
+            .statement_cache_capacity(0)
             .disable_statement_logging();
         let options = options.log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
         // One direct connection first: a pool hides "connection refused" behind its

@@ -37,10 +37,10 @@ impl SqliteDriver {
         move |source| DriverError::Io { action, path, source }
     }
 
-    /// Runs `scripts` in a copy no one else can know of yet, without a rollback
-    /// journal and without syncing (the caller syncs once, and drops the copy on any
-    /// error): a journaled commit would cost three syncs for a few rows.
-    async fn fill_unjournaled(&self, db: &DatabaseName, scripts: &[&str]) -> Result<(), DriverError> {
+    /// Runs `scripts` in a database no one else can know of yet, without a rollback
+    /// journal and without syncing (the caller syncs once, and drops the file on any
+    /// error): a journaled commit costs three syncs.
+    async fn fill_unjournaled(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
         let mut conn = SqliteConnectOptions::new()
             .filename(self.path(db))
             .journal_mode(SqliteJournalMode::Off)
@@ -52,8 +52,9 @@ impl SqliteDriver {
             .map_err(|source| DriverError::Server { server: self.server.clone(), action: format!("opening `{db}`"), source })?;
         let run = async {
             let mut tx = conn.begin().await.map_err(session_err(&self.server, format!("starting a transaction in `{db}`")))?;
-            run_batch!(tx, D, &self.server, db, scripts);
-            tx.commit().await.map_err(session_err(&self.server, format!("committing in `{db}`")))
+            let run = run_batch!(tx, D, &self.server, db, scripts);
+            tx.commit().await.map_err(session_err(&self.server, format!("committing in `{db}`")))?;
+            Ok(run)
         }
         .await;
         let _ = conn.close().await;
@@ -145,6 +146,18 @@ impl TenantDriver for SqliteDriver {
         Ok(Box::new(SqliteSession { conn, server: self.server.clone(), db: db.clone() }))
     }
 
+    async fn build_database(&self, db: &DatabaseName, scripts: &[&str]) -> Result<ScriptRun, DriverError> {
+        let path = self.path(db);
+        if !path.exists() {
+            return Err(DriverError::NotFound { server: self.server.clone(), database: db.to_string() });
+        }
+        let run = if scripts.is_empty() { ScriptRun { statements: 0, elapsed: Duration::ZERO } } else { self.fill_unjournaled(db, scripts).await? };
+        // Durable before anyone records it: the file, then its directory entry.
+        std::fs::File::open(&path).and_then(|f| f.sync_all()).map_err(self.io("syncing the database file", &path))?;
+        std::fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(self.io("syncing the directory", &self.dir))?;
+        Ok(run)
+    }
+
     async fn close(&self) {}
 
     fn location(&self, db: &DatabaseName) -> Location {
@@ -192,12 +205,7 @@ impl TenantDriver for SqliteDriver {
         }
         let filled = async {
             std::fs::copy(&from, &to).map_err(self.io("copying the database file", &to))?;
-            if !fill.is_empty() {
-                self.fill_unjournaled(target, fill).await?;
-            }
-            // Durable before anyone records it: the file, then its directory entry.
-            std::fs::File::open(&to).and_then(|f| f.sync_all()).map_err(self.io("syncing the database file", &to))?;
-            std::fs::File::open(&self.dir).and_then(|d| d.sync_all()).map_err(self.io("syncing the directory", &self.dir))
+            self.build_database(target, fill).await.map(|_| ())
         }
         .await;
         if let Err(e) = filled {

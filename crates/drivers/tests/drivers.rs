@@ -279,3 +279,28 @@ async fn racing_renames_to_one_name_have_one_winner() {
         }
     }
 }
+
+/// MySQL binds a prepared statement's tables to the database current when it was
+/// prepared, and a pooled connection moves between tenant databases with `USE`: a
+/// cached statement would read the first tenant's rows in every later one. Each
+/// tenant's own rows, however the connection was used before.
+#[tokio::test]
+async fn reads_follow_the_database_on_a_reused_connection() {
+    let url = tenantry_drivers::ServerUrl::parse(&tenantry_testkit::mysql_url()).expect("url");
+    let driver = tenantry_drivers::connect("one-connection", &url, tenantry_drivers::DriverLimits { max_connections: 1 }).await.expect("connect");
+    let dbs = [unique_db("reuse_a"), unique_db("reuse_b"), unique_db("reuse_c")];
+    for (i, db) in dbs.iter().enumerate() {
+        driver.create_database(db).await.expect("create");
+        let sql = format!("CREATE TABLE tenantry_meta (meta_key VARCHAR(64) NOT NULL PRIMARY KEY, meta_value VARCHAR(500) NULL);\nINSERT INTO tenantry_meta VALUES ('slug', 'tenant-{i}');");
+        driver.execute_script(db, &sql).await.expect("fill");
+    }
+    for round in 0..2 {
+        for (i, db) in dbs.iter().enumerate() {
+            let rows = driver.read_pairs(db, "SELECT meta_key, meta_value FROM tenantry_meta").await.expect("read");
+            assert_eq!(rows, vec![("slug".to_string(), Some(format!("tenant-{i}")))], "round {round}: {db} read another database's rows");
+        }
+    }
+    for db in &dbs {
+        driver.drop_database(db).await.expect("drop");
+    }
+}

@@ -10,7 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "landlord", include_str!("migrations/0001_landlord.sql")),
     (2, "drift", include_str!("migrations/0002_drift.sql")),
     (3, "web", include_str!("migrations/0003_web.sql")),
-    (4, "prepared", include_str!("migrations/0004_prepared.sql")),
+    (4, "provisioning", include_str!("migrations/0004_provisioning.sql")),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS tenantry_landlord_migrations (\

@@ -37,12 +37,33 @@ pub struct VersionRecord {
     /// For a derived version: the version whose directory builds it.
     pub source_version: Option<String>,
     pub is_locked: bool,
+    /// Live tenants at this version: counted by [`Landlord::versions`] only (0 from
+    /// [`Landlord::version`], which provisioning calls and which must not grow with
+    /// the fleet).
     pub tenants: i64,
     pub created_at: String,
     #[serde(skip)]
     pub manifest: String,
     #[serde(skip)]
     pub files: Option<String>,
+}
+
+const VERSION_COLS: &str =
+    "v.id, v.version, v.checksum, v.dialects, v.source_version, v.is_locked, v.created_at, v.manifest, v.files";
+
+fn version_record(r: &AnyRow) -> Result<VersionRecord, StoreError> {
+    Ok(VersionRecord {
+        id: get(r, "id")?,
+        version: text(r, "version")?,
+        checksum: text(r, "checksum")?,
+        dialects: text(r, "dialects")?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        source_version: opt_text(r, "source_version")?,
+        is_locked: get::<i64>(r, "is_locked")? != 0,
+        tenants: get(r, "tenants")?,
+        created_at: text(r, "created_at")?,
+        manifest: text(r, "manifest")?,
+        files: opt_text(r, "files")?,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -203,37 +224,28 @@ impl Landlord {
     pub async fn versions(&self, template_id: i64) -> Result<Vec<VersionRecord>, StoreError> {
         let rows = self
             .fetch_all(
-                "SELECT v.id, v.version, v.checksum, v.dialects, v.source_version, v.is_locked, v.created_at, \
-                 v.manifest, v.files, \
-                 (SELECT COUNT(*) FROM tenants t WHERE t.template_id = v.template_id \
-                    AND t.template_version = v.version AND t.deleted_at IS NULL AND t.status <> 'failed') AS tenants \
-                 FROM template_versions v WHERE v.template_id = ?",
+                &format!(
+                    "SELECT {VERSION_COLS}, \
+                     (SELECT COUNT(*) FROM tenants t WHERE t.template_id = v.template_id \
+                        AND t.template_version = v.version AND t.deleted_at IS NULL AND t.status <> 'failed') AS tenants \
+                     FROM template_versions v WHERE v.template_id = ?"
+                ),
                 vec![template_id.into()],
             )
             .await?;
-        let mut out = rows
-            .iter()
-            .map(|r| {
-                Ok(VersionRecord {
-                    id: get(r, "id")?,
-                    version: text(r, "version")?,
-                    checksum: text(r, "checksum")?,
-                    dialects: text(r, "dialects")?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-                    source_version: opt_text(r, "source_version")?,
-                    is_locked: get::<i64>(r, "is_locked")? != 0,
-                    tenants: get(r, "tenants")?,
-                    created_at: text(r, "created_at")?,
-                    manifest: text(r, "manifest")?,
-                    files: opt_text(r, "files")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut out = rows.iter().map(version_record).collect::<Result<Vec<_>, StoreError>>()?;
         // Semver order, not text order (1.10.0 after 1.9.0).
         out.sort_by(|a, b| match (semver::Version::parse(&a.version), semver::Version::parse(&b.version)) {
             (Ok(x), Ok(y)) => x.cmp(&y),
             _ => a.version.cmp(&b.version),
         });
         Ok(out)
+    }
+
+    /// One version, its tenants not counted.
+    pub async fn version(&self, template_id: i64, version: &str) -> Result<Option<VersionRecord>, StoreError> {
+        let q = format!("SELECT {VERSION_COLS}, 0 AS tenants FROM template_versions v WHERE v.template_id = ? AND v.version = ?");
+        self.fetch_all(&q, vec![template_id.into(), version.into()]).await?.first().map(version_record).transpose()
     }
 
     pub async fn modules(&self, version_id: i64) -> Result<Vec<ModuleRecord>, StoreError> {

@@ -111,12 +111,11 @@ impl Engine {
 
     /// A stored version (the newest when `version` is `None`).
     pub(crate) async fn version_record(&self, t: &TemplateRecord, version: Option<&str>) -> Result<VersionRecord, EngineError> {
-        let versions = self.landlord.versions(t.id).await?;
         let wanted = match version {
             Some(v) => v.to_string(),
             None => t.version.clone().unwrap_or_default(),
         };
-        versions.into_iter().find(|v| v.version == wanted).ok_or_else(|| EngineError::NotFound {
+        self.landlord.version(t.id, &wanted).await?.ok_or_else(|| EngineError::NotFound {
             what: "template version",
             key: format!("{} {wanted}", t.name),
             hint: "; `tenantry template show NAME` lists its versions".into(),

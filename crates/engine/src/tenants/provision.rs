@@ -78,7 +78,7 @@ pub(crate) async fn replay(
     let plan = bundle.build_plan(driver.dialect(), modules, target, true);
     let mut scripts: Vec<&str> = plan.iter().map(|s| s.sql.as_str()).collect();
     scripts.push(extra);
-    driver.execute_batch(db, &scripts).await.map(|_| ()).map_err(|e| match e {
+    driver.build_database(db, &scripts).await.map(|_| ()).map_err(|e| match e {
         tenantry_drivers::DriverError::Batch { index, source } => match plan.get(index) {
             Some(step) => EngineError::TemplateBuild(format!(
                 "provisioning tenant `{slug}`: template `{}` {}: {}: {source}",

@@ -106,6 +106,24 @@ impl PostgresDriver {
         move |source| DriverError::Server { server: self.server.clone(), action, source }
     }
 
+    /// Runs DDL on the maintenance connection that needs a database no one is
+    /// connected to (RENAME, TEMPLATE). A session tenantry has just closed may still
+    /// be ending on the server for a few milliseconds, so `55006 object_in_use` is
+    /// retried for up to two seconds before it is an error.
+    async fn admin_ddl_when_free(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let mut wait = Duration::from_millis(2);
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            match sqlx::raw_sql(sql).execute(&self.admin).await {
+                Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("55006") && std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(100));
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
     async fn connect_db(&self, db: &DatabaseName) -> Result<Session, DriverError> {
         let permit = self.sessions.clone().acquire_owned().await.map_err(|_| DriverError::Server {
             server: self.server.clone(),
@@ -279,8 +297,8 @@ impl TenantDriver for PostgresDriver {
         // WAL_LOG (the default since 15) copies block by block through the WAL: no
         // checkpoint, so its cost does not grow with what else the server is writing.
         let sql = format!("CREATE DATABASE {} TEMPLATE {}", D.quote(target.as_str()), D.quote(source.as_str()));
-        match sqlx::raw_sql(&sql).execute(&self.admin).await {
-            Ok(_) => {}
+        match self.admin_ddl_when_free(&sql).await {
+            Ok(()) => {}
             Err(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("42P04") | Some("23505")) => {
                 return Err(DriverError::AlreadyExists { server: self.server.clone(), database: target.to_string() })
             }
@@ -297,8 +315,8 @@ impl TenantDriver for PostgresDriver {
 
     async fn rename_database(&self, from: &DatabaseName, to: &DatabaseName) -> Result<bool, DriverError> {
         let sql = format!("ALTER DATABASE {} RENAME TO {}", D.quote(from.as_str()), D.quote(to.as_str()));
-        match sqlx::raw_sql(&sql).execute(&self.admin).await {
-            Ok(_) => Ok(true),
+        match self.admin_ddl_when_free(&sql).await {
+            Ok(()) => Ok(true),
             // 42P04: duplicate_database; 23505 when two renames race in the catalog.
             Err(sqlx::Error::Database(d)) if matches!(d.code().as_deref(), Some("42P04") | Some("23505")) => {
                 Err(DriverError::AlreadyExists { server: self.server.clone(), database: to.to_string() })

@@ -304,3 +304,28 @@ async fn reads_follow_the_database_on_a_reused_connection() {
         driver.drop_database(db).await.expect("drop");
     }
 }
+
+/// Right after tenantry closes a session on a database, renaming or copying it must
+/// work, though the server may still be ending that session (PostgreSQL: 55006).
+#[tokio::test]
+async fn rename_and_copy_right_after_a_session_closes() {
+    for target in Target::all().await {
+        if !target.driver.can_clone() {
+            continue;
+        }
+        let mut name = unique_db("busy0");
+        target.driver.create_database(&name).await.expect("create");
+        target.driver.execute_script(&name, "CREATE TABLE t (id INTEGER PRIMARY KEY);").await.expect("table");
+        for i in 1..=30 {
+            target.driver.execute_script(&name, &format!("INSERT INTO t (id) VALUES ({i});")).await.expect("a session");
+            let next = unique_db(&format!("busy{i}"));
+            assert!(target.driver.rename_database(&name, &next).await.expect("rename after a session"), "{}", target.dialect);
+            name = next;
+            target.driver.introspect(&name).await.expect("a session");
+            let copy = unique_db(&format!("copy{i}"));
+            assert!(target.driver.clone_database(&name, &copy, &[]).await.expect("copy after a session"), "{}", target.dialect);
+            target.driver.drop_database(&copy).await.expect("drop");
+        }
+        target.driver.drop_database(&name).await.expect("drop");
+    }
+}

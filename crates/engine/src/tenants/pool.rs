@@ -2,10 +2,11 @@
 //! anyone signs up, so `tenant create` claims one instead of running DDL.
 //!
 //! A pooled database is built like a tenant's (cloned from the prepared database or
-//! replayed), with blank tenant metadata and no login. Claiming verifies it against
-//! the snapshot, renames it to the tenant's name (PostgreSQL, SQLite) or maps the
-//! tenant to it (MySQL cannot rename a database), then sets metadata and grants. A
-//! version change invalidates entries: refill drops those of other content.
+//! replayed), with blank tenant metadata and no login. Claiming renames it to the
+//! tenant's name (PostgreSQL, SQLite) or maps the tenant to it (MySQL cannot rename
+//! a database), then verifies it against the snapshot and sets metadata and grants
+//! in one session. A version change invalidates entries: refill drops those of
+//! other content.
 
 use super::meta;
 use super::provision::replay;
@@ -42,11 +43,13 @@ pub struct PoolStatus {
 }
 
 impl Engine {
-    /// Claims a pooled database for a tenant: verifies it against the snapshot and
-    /// runs `fill(name)` (metadata, grants) in one session, then renames it to `db`
-    /// where the engine can (else the pooled name is returned, to be mapped).
-    /// `Ok(None)`: nothing usable in the pool (a bad entry is dropped on the way).
-    /// On an error the claimed database is already dropped.
+    /// Claims a pooled database for a tenant: renames it to `db` where the engine can
+    /// (else keeps the pooled name, to be mapped), then verifies it against the
+    /// snapshot and runs `fill(name)` (metadata, grants) in one session. Renaming
+    /// first: PostgreSQL refuses to rename a database while a session that just
+    /// closed is still ending on the server. `Ok(None)`: nothing usable in the pool
+    /// (a bad entry is dropped on the way). On an error the claimed database is
+    /// already dropped.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn take_pooled(
         &self,
@@ -63,32 +66,31 @@ impl Engine {
                 return Ok(None);
             };
             let pooled = DatabaseName::new(&entry.database_name)?;
-            match self.verify_and_fill(driver, &pooled, expected, &fill(&pooled)?).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(database = %pooled, "a pooled database failed verification; dropped");
-                    let _ = driver.drop_database(&pooled).await;
-                    continue;
-                }
-                Err(e) => {
-                    let _ = driver.drop_database(&pooled).await;
-                    return Err(e);
-                }
-            }
-            return match driver.rename_database(&pooled, db).await {
-                Ok(true) => Ok(Some(db.clone())),
-                Ok(false) => Ok(Some(pooled)),
+            let name = match driver.rename_database(&pooled, db).await {
+                Ok(true) => db.clone(),
+                Ok(false) => pooled,
                 Err(e) => {
                     tracing::warn!(database = %pooled, error = %e, "could not rename a pooled database; dropped");
                     let _ = driver.drop_database(&pooled).await;
-                    Ok(None)
+                    return Ok(None);
                 }
             };
+            match self.verify_and_fill(driver, &name, expected, &fill(&name)?).await {
+                Ok(true) => return Ok(Some(name)),
+                Ok(false) => {
+                    tracing::warn!(database = %entry.database_name, "a pooled database failed verification; dropped");
+                    let _ = driver.drop_database(&name).await;
+                }
+                Err(e) => {
+                    let _ = driver.drop_database(&name).await;
+                    return Err(e);
+                }
+            }
         }
     }
 
     /// One session: `false` when the database differs from `expected`, else runs
-    /// `scripts` in it. Database-level grants follow a later rename.
+    /// `scripts` in it.
     async fn verify_and_fill(
         &self,
         driver: &Arc<dyn TenantDriver>,

@@ -332,8 +332,7 @@ async fn provision(n: usize, dialects: Vec<String>, synthetic: usize) -> Result<
     }
     println!("\n{:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}", "engine", "client ms", "session ms", "replay ms", "clone ms", "pooled ms", "replay/client", "replay/session", "clone speedup");
     for r in &results {
-        let f = |k: &str| r[k].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
-        let x = |k: &str| r[k].as_f64().map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
+        let (f, x) = (|k: &str| cell_ms(r, k), |k: &str| cell_ratio(r, k));
         println!(
             "{:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>14} {:>15} {:>14}",
             r["dialect"].as_str().unwrap_or(""),
@@ -350,8 +349,7 @@ async fn provision(n: usize, dialects: Vec<String>, synthetic: usize) -> Result<
     println!("\ndatabase work alone (no landlord bookkeeping):");
     println!("{:<9} {:>14} {:>13} {:>12} {:>15} {:>22}", "engine", "empty create", "replay ms", "clone ms", "clone speedup", "end-to-end ceiling");
     for r in &results {
-        let f = |k: &str| r[k].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
-        let x = |k: &str| r[k].as_f64().map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
+        let (f, x) = (|k: &str| cell_ms(r, k), |k: &str| cell_ratio(r, k));
         println!(
             "{:<9} {:>14} {:>13} {:>12} {:>15} {:>22}",
             r["dialect"].as_str().unwrap_or(""),
@@ -364,6 +362,15 @@ async fn provision(n: usize, dialects: Vec<String>, synthetic: usize) -> Result<
     }
     engine.close().await;
     Ok(())
+}
+
+/// A table cell: milliseconds, or `-` where the row has no such figure.
+fn cell_ms(row: &serde_json::Value, key: &str) -> String {
+    row[key].as_f64().map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
+}
+
+fn cell_ratio(row: &serde_json::Value, key: &str) -> String {
+    row[key].as_f64().map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into())
 }
 
 /// `count` active tenants of political_party on `server`, as landlord rows only.

@@ -1,6 +1,13 @@
 //! MySQL/MariaDB: one pool per server, not per database: a session switches database
 //! with `USE`, so a fleet of thousands of databases needs only `max_connections`
 //! connections (MariaDB's default limit is 151 for the whole server).
+//!
+//! MySQL binds a prepared statement's tables to the database that was current when
+//! it was prepared, and sqlx caches prepared statements per connection: after `USE`
+//! moves the connection on, a cached statement naming a table without its database
+//! still reads the first tenant's. So prepared statements here name every table with
+//! its database (`information_schema.…` with the schema as a parameter), and queries
+//! on the tenant's own tables go through the text protocol (`raw_sql`).
 
 use crate::error::db_message;
 use crate::{run_batch, session_err, DriverError, DriverLimits, Location, ScriptRun, ServerUrl, TenantDriver, TenantSession};
@@ -29,11 +36,6 @@ impl MysqlDriver {
             // Tenant databases are chosen per operation with USE, never by the URL.
             .database("")
             .charset("utf8mb4")
-            // MySQL binds a prepared statement's tables to the database that was
-            // current when it was prepared; cached, a statement would keep reading
-            // the first tenant's tables after `USE` moved the connection on. Prepare
-            // every statement where it runs.
-            .statement_cache_capacity(0)
             .disable_statement_logging();
         let options = options.log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
         // One direct connection first: a pool hides "connection refused" behind its
@@ -227,7 +229,13 @@ impl TenantSession for MysqlSession {
     }
 
     async fn read_pairs(&mut self, sql: &'static str) -> Result<Vec<(String, Option<String>)>, DriverError> {
-        sqlx::query_as(sql).fetch_all(&mut *self.conn).await.map_err(session_err(&self.server, format!("reading tenantry's metadata in `{}`", self.db)))
+        // The text protocol: the query names its table without a database, and a
+        // prepared statement stays bound to the database it was prepared in (see the
+        // module comment).
+        use sqlx::FromRow;
+        let action = || format!("reading tenantry's metadata in `{}`", self.db);
+        let rows = sqlx::Executor::fetch_all(&mut *self.conn, sqlx::raw_sql(sql)).await.map_err(session_err(&self.server, action()))?;
+        rows.iter().map(<(String, Option<String>)>::from_row).collect::<Result<_, _>>().map_err(session_err(&self.server, action()))
     }
 
     async fn introspect_tables(&mut self, tables: &[String]) -> Result<Schema, DriverError> {

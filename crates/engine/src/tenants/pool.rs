@@ -9,6 +9,7 @@
 //! other content.
 
 use super::meta;
+use super::prepared::BuildSource;
 use super::provision::replay;
 use crate::templates::modules_key;
 use crate::{Engine, EngineError};
@@ -185,7 +186,8 @@ impl Engine {
         ];
         let built = async {
             if driver.can_clone() {
-                self.clone_prepared(t, v, bundle, modules, server, driver, &expected, &values[3..], &name, &[]).await?;
+                let src = BuildSource { t, v, bundle, modules, server, driver, expected: &expected };
+                self.clone_prepared(&src, &values[3..], &name, &[]).await?;
             } else {
                 driver.create_database(&name).await?;
                 let target = semver::Version::parse(&v.version).map_err(|e| EngineError::Invalid(e.to_string()))?;

@@ -28,22 +28,25 @@ pub fn prepared_database_name(template: &str, version: &str, checksum: &str, mod
     Ok(DatabaseName::new(&format!("{PREPARED_PREFIX}{}", &key[..16]))?)
 }
 
+/// What a database is built from: a template version with a module set, on one
+/// server, and the schema it must come out as.
+#[derive(Clone, Copy)]
+pub(crate) struct BuildSource<'a> {
+    pub t: &'a TemplateRecord,
+    pub v: &'a VersionRecord,
+    pub bundle: &'a TemplateBundle,
+    pub modules: &'a [String],
+    pub server: &'a ServerRecord,
+    pub driver: &'a Arc<dyn TenantDriver>,
+    pub expected: &'a tenantry_schema::Schema,
+}
+
 impl Engine {
     /// The prepared database that tenants of this version, module set and server are
     /// cloned from: built on first need under a temporary name, verified against the
     /// snapshot, then renamed into place, so no one ever clones a half-built one.
-    #[allow(clippy::too_many_arguments)]
-    async fn prepared_database(
-        &self,
-        t: &TemplateRecord,
-        v: &VersionRecord,
-        bundle: &TemplateBundle,
-        modules: &[String],
-        server: &ServerRecord,
-        driver: &Arc<dyn TenantDriver>,
-        expected: &tenantry_schema::Schema,
-        shared: &[(&str, &str)],
-    ) -> Result<DatabaseName, EngineError> {
+    async fn prepared_database(&self, src: &BuildSource<'_>, shared: &[(&str, &str)]) -> Result<DatabaseName, EngineError> {
+        let BuildSource { t, v, bundle, modules, server, driver, expected } = *src;
         let name = prepared_database_name(&t.name, &v.version, &v.checksum, modules)?;
         let key = &name.as_str()[PREPARED_PREFIX.len()..];
         if driver.database_exists(&name).await? {
@@ -114,25 +117,19 @@ impl Engine {
     /// `fill` there; `false` where the engine cannot copy. A sweep may drop the
     /// prepared database between the lookup and the copy: then it is built again
     /// and the copy retried once.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn clone_prepared(
         &self,
-        t: &TemplateRecord,
-        v: &VersionRecord,
-        bundle: &TemplateBundle,
-        modules: &[String],
-        server: &ServerRecord,
-        driver: &Arc<dyn TenantDriver>,
-        expected: &tenantry_schema::Schema,
+        src: &BuildSource<'_>,
         shared: &[(&str, &str)],
         target: &DatabaseName,
         fill: &[&str],
     ) -> Result<bool, EngineError> {
-        let prepared = self.prepared_database(t, v, bundle, modules, server, driver, expected, shared).await?;
+        let driver = src.driver;
+        let prepared = self.prepared_database(src, shared).await?;
         match driver.clone_database(&prepared, target, fill).await {
             Err(e) if !driver.database_exists(&prepared).await.unwrap_or(true) => {
                 tracing::debug!(database = %prepared, error = %e, "the prepared database went away before the copy; building it again");
-                let prepared = self.prepared_database(t, v, bundle, modules, server, driver, expected, shared).await?;
+                let prepared = self.prepared_database(src, shared).await?;
                 Ok(driver.clone_database(&prepared, target, fill).await?)
             }
             other => Ok(other?),

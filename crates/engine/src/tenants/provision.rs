@@ -11,6 +11,7 @@
 //! A run killed in 3 is recovered by the next start (`recover_interrupted`).
 
 use super::meta;
+use super::prepared::BuildSource;
 use crate::templates::modules_key;
 use crate::{Engine, EngineError};
 use semver::Version;
@@ -281,7 +282,8 @@ impl Engine {
         if how == "replayed" && method != BuildMethod::Replay && driver.can_clone() {
             let fill = [meta::update_script(&own)?, grants.clone()];
             let fill: Vec<&str> = fill.iter().map(String::as_str).collect();
-            if self.clone_prepared(t, v, bundle, modules, server, driver, &expected, &shared, db, &fill).await? {
+            let src = BuildSource { t, v, bundle, modules, server, driver, expected: &expected };
+            if self.clone_prepared(&src, &shared, db, &fill).await? {
                 *created = Some(db.clone());
                 steps.mark("clone");
                 how = "cloned";

@@ -57,10 +57,12 @@ impl MysqlDriver {
         move |source| DriverError::Server { server: self.server.clone(), action, source }
     }
 
-    /// A session switched to `db`.
+    /// A session switched to `db`, with the session settings a previous session on
+    /// this pooled connection may have changed put back (one that was cut short
+    /// while it had foreign key checks off, for instance), in the same round trip.
     async fn use_db(&self, db: &DatabaseName) -> Result<PoolConnection<MySql>, DriverError> {
         let mut conn = self.pool.acquire().await.map_err(self.err("getting a connection"))?;
-        let use_db = format!("USE {}", D.quote(db.as_str()));
+        let use_db = format!("USE {}; SET FOREIGN_KEY_CHECKS = 1, UNIQUE_CHECKS = 1", D.quote(db.as_str()));
         if let Err(e) = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&use_db)).await {
             // 1049: unknown database
             if matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42000") && db_message(&e).contains("Unknown database")) {

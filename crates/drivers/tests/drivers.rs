@@ -329,3 +329,26 @@ async fn rename_and_copy_right_after_a_session_closes() {
         target.driver.drop_database(&name).await.expect("drop");
     }
 }
+
+/// Session settings do not follow a pooled MySQL connection to the next tenant: a
+/// session that turned foreign key checks off (a schema change, or one cut short)
+/// leaves them on for whoever gets the connection next.
+#[tokio::test]
+async fn foreign_key_checks_are_on_in_every_new_session() {
+    let url = tenantry_drivers::ServerUrl::parse(&tenantry_testkit::mysql_url()).expect("url");
+    let driver = tenantry_drivers::connect("one-connection", &url, tenantry_drivers::DriverLimits { max_connections: 1 }).await.expect("connect");
+    let (a, b) = (unique_db("fk_a"), unique_db("fk_b"));
+    for db in [&a, &b] {
+        driver.create_database(db).await.expect("create");
+    }
+    driver
+        .execute_script(&b, "CREATE TABLE p (id INT PRIMARY KEY);\nCREATE TABLE c (id INT PRIMARY KEY, p_id INT NOT NULL, CONSTRAINT fk_c_p FOREIGN KEY (p_id) REFERENCES p (id));")
+        .await
+        .expect("tables");
+    driver.execute_script(&a, "SET FOREIGN_KEY_CHECKS = 0;").await.expect("a session turns checks off");
+    let orphan = driver.execute_script(&b, "INSERT INTO c (id, p_id) VALUES (1, 42);").await;
+    assert!(orphan.is_err(), "a row without its parent was accepted: the next session inherited FOREIGN_KEY_CHECKS = 0");
+    for db in [&a, &b] {
+        driver.drop_database(db).await.expect("drop");
+    }
+}

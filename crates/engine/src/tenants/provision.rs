@@ -295,6 +295,7 @@ impl Engine {
             let values: Vec<(&str, &str)> = own.iter().chain(shared.iter()).copied().collect();
             let tail = format!("{}{grants}", meta::create_script(&values)?);
             replay(driver, db, bundle, modules, &target, &tenant.slug, t, v, &tail).await?;
+            steps.mark("replay");
         }
 
         let sql_done = started.elapsed();

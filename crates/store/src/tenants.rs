@@ -629,6 +629,20 @@ impl Landlord {
         }
     }
 
+    /// The distinct module sets of a template's live tenants: what its next creates
+    /// are likely to ask for. One row per set, however large the fleet.
+    pub async fn tenant_module_sets(&self, template_id: i64) -> Result<Vec<Vec<String>>, StoreError> {
+        let rows = self
+            .fetch_all("SELECT DISTINCT modules FROM tenants WHERE template_id = ? AND deleted_at IS NULL", vec![template_id.into()])
+            .await?;
+        rows.iter()
+            .map(|r| match opt_text(r, "modules")? {
+                Some(m) => serde_json::from_str(&m).map_err(|e| StoreError::Corrupt(format!("tenant modules: {e}"))),
+                None => Ok(Vec::new()),
+            })
+            .collect()
+    }
+
     async fn prepared_known(&self, p: &PreparedRecord) -> Result<bool, StoreError> {
         let sql = "SELECT database_name FROM prepared_databases WHERE server_id = ? AND database_name = ?";
         Ok(!self.fetch_all(sql, vec![p.server_id.into(), p.database_name.clone().into()]).await?.is_empty())

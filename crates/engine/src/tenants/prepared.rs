@@ -16,7 +16,7 @@ use tenantry_domain::template::{resolve_modules, TemplateBundle};
 use tenantry_domain::DatabaseName;
 use tenantry_drivers::TenantDriver;
 use tenantry_schema::diff::diff_schemas;
-use tenantry_store::{ServerRecord, TemplateRecord, TenantFilter, VersionRecord};
+use tenantry_store::{ServerRecord, TemplateRecord, VersionRecord};
 
 /// Prepared databases that tenants are cloned from, and ones being built.
 pub const PREPARED_PREFIX: &str = "tenantry_tpl_";
@@ -142,15 +142,13 @@ impl Engine {
     /// asks for. Another installation's on a shared server are not touched. Servers
     /// that cannot be reached are left for the next sweep. Returns how many went.
     pub(crate) async fn sweep_prepared(&self) -> Result<usize, EngineError> {
-        let tenants = self.landlord.tenants(&TenantFilter::default()).await?;
         let mut wanted: HashSet<String> = HashSet::new();
         for t in self.landlord.templates().await? {
             if t.version.is_none() {
                 continue;
             }
             let v = self.version_record(&t, None).await?;
-            let mut sets: HashSet<Vec<String>> =
-                tenants.iter().filter(|x| x.template.as_deref() == Some(t.name.as_str())).map(|x| x.modules.clone()).collect();
+            let mut sets: HashSet<Vec<String>> = self.landlord.tenant_module_sets(t.id).await?.into_iter().collect();
             for pool in self.config.pools.iter().filter(|p| p.template == t.name) {
                 let bundle = self.bundle_for(&t, &v).await?;
                 if let Ok(m) = resolve_modules(&bundle.manifest.modules, &pool.modules) {

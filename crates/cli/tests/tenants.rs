@@ -512,6 +512,9 @@ async fn the_warm_pool_hands_out_verified_databases_and_follows_the_version() {
     // shared server) is never swept.
     let foreign = DatabaseName::new(&format!("{}{}", tenantry_engine::tenants::PREPARED_PREFIX, &slug("f").replace('-', "_"))).unwrap();
     target.driver.create_database(&foreign).await.unwrap();
+    // Nor a pooled one of another installation, however old (born at 0).
+    let foreign_pooled = DatabaseName::new(&format!("{}00000000_0_{:08x}", tenantry_engine::tenants::POOL_PREFIX, std::process::id())).unwrap();
+    target.driver.create_database(&foreign_pooled).await.unwrap();
 
     // A new version invalidates the pool: refill drops the old entries, builds new ones.
     let m = std::fs::read_to_string(src.join("template.toml")).unwrap().replace("version = \"1.2.0\"", "version = \"1.3.0\"");
@@ -539,7 +542,9 @@ async fn the_warm_pool_hands_out_verified_databases_and_follows_the_version() {
     assert!(target.driver.database_exists(&new_prepared).await.unwrap(), "pg: {new_prepared} is kept");
     assert!(local_file(&new_prepared).exists(), "local: {new_prepared} is kept");
     assert!(target.driver.database_exists(&foreign).await.unwrap(), "pg: {foreign} is not this landlord's to sweep");
+    assert!(target.driver.database_exists(&foreign_pooled).await.unwrap(), "pg: {foreign_pooled} is not this installation's to sweep");
     target.driver.drop_database(&foreign).await.unwrap();
+    target.driver.drop_database(&foreign_pooled).await.unwrap();
     // A create of the old version still clones: it builds its prepared database again
     // (which the CLI's refill after the create sweeps once more).
     let old = slug("oldver");

@@ -12,6 +12,7 @@ use std::path::Path;
 
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    tag: String,
 }
 
 impl MasterKey {
@@ -19,7 +20,16 @@ impl MasterKey {
         if bytes.len() != 32 {
             return Err(EngineError::Secret(format!("the master key must be 32 bytes, found {}", bytes.len())));
         }
-        Ok(MasterKey { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)) })
+        use sha2::{Digest, Sha256};
+        // One-way and short: it names this installation's databases, it reveals nothing.
+        let tag = hex::encode(&Sha256::digest([b"tenantry installation tag\0".as_slice(), bytes].concat())[..4]);
+        Ok(MasterKey { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)), tag })
+    }
+
+    /// Eight hex digits that tell this installation's own databases from another's
+    /// on a shared server (derived from the key, so every process of it agrees).
+    pub fn installation_tag(&self) -> &str {
+        &self.tag
     }
 
     fn decode(text: &str, origin: &str) -> Result<MasterKey, EngineError> {

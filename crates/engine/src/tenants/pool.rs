@@ -174,7 +174,8 @@ impl Engine {
         driver: &Arc<dyn TenantDriver>,
     ) -> Result<(), EngineError> {
         let (expected, _) = self.snapshot_for(t, v, bundle, server.dialect, modules).await?;
-        let name = DatabaseName::new(&format!("{POOL_PREFIX}{:016x}", rand::random::<u64>()))?;
+        let born = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let name = DatabaseName::new(&format!("{POOL_PREFIX}{}_{born:x}_{:08x}", self.key.installation_tag(), rand::random::<u32>()))?;
         let modules_text = modules.join(",");
         let values = [
             ("tenant_id", ""),
@@ -214,8 +215,17 @@ impl Engine {
         built
     }
 
-    /// Drops `tenantry_pool_` databases that are neither in the pool nor a tenant's.
+    /// Drops pooled databases of this installation (`tenantry_pool_<tag>_<born>_…`)
+    /// that are neither in the pool nor a tenant's and are over ten minutes old: left
+    /// by a killed run. Younger ones may be another process's build in progress, and
+    /// other installations' on a shared server are not this one's to drop.
     async fn sweep_pool_orphans(&self) -> Result<usize, EngineError> {
+        let own = format!("{POOL_PREFIX}{}_", self.key.installation_tag());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let stale = |name: &str| {
+            let born = name.strip_prefix(&own).and_then(|rest| rest.split('_').next()).and_then(|b| u64::from_str_radix(b, 16).ok());
+            born.is_some_and(|b| b + 600 < now)
+        };
         let known: std::collections::HashSet<(i64, String)> =
             self.landlord.pool_entries(None).await?.into_iter().map(|e| (e.server_id, e.database_name)).collect();
         // A tenant being provisioned may hold a pooled database under its claimed name
@@ -228,8 +238,8 @@ impl Engine {
                 continue;
             }
             let Ok(driver) = self.driver(&server).await else { continue };
-            let Ok(names) = driver.list_databases(POOL_PREFIX).await else { continue };
-            for n in names {
+            let Ok(names) = driver.list_databases(&own).await else { continue };
+            for n in names.into_iter().filter(|n| stale(n)) {
                 if known.contains(&(server.id, n.clone())) || self.landlord.database_owner(server.id, &n).await?.is_some() {
                     continue;
                 }

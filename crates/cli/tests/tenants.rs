@@ -497,6 +497,26 @@ async fn the_warm_pool_hands_out_verified_databases_and_follows_the_version() {
     assert!(!h[0]["notes"].as_str().unwrap().ends_with("(pooled)"), "a tampered pooled database must not be used: {h}");
     assert!(w.run(&["--json", "tenant", "schema", &s]).ok().stdout.contains("\"notes\""));
 
+    // A pooled database whose fill fails halfway (its metadata table is gone) fails the
+    // create whole: no database under the tenant's name, the pooled one dropped, the
+    // tenant `failed`; a retry takes the next entry.
+    let pooled = target.driver.list_databases(tenantry_engine::tenants::POOL_PREFIX).await.unwrap();
+    let landlord = tenantry_store::Landlord::open(&format!("sqlite://{}", w.file("data/landlord.db").display())).await.unwrap();
+    let next = landlord.pool_entries(None).await.unwrap().into_iter().filter(|e| pooled.contains(&e.database_name)).min_by_key(|e| e.id).unwrap();
+    landlord.close().await;
+    let broken = DatabaseName::new(&next.database_name).unwrap();
+    target.driver.execute_script(&broken, "DROP VIEW tenant_info;\nDROP TABLE tenantry_meta;").await.unwrap();
+    let f = slug("fillfail");
+    let failed = w.run(&["tenant", "create", &f, "--template", "basic", "--modules", "notes", "--server", "pg"]);
+    assert_ne!(failed.code, 0, "a broken fill must fail the create: {}", failed.stdout);
+    assert_eq!(w.run(&["--json", "tenant", "show", &f]).ok().json()["status"], "failed");
+    let own = tenantry_domain::Slug::new(&f).unwrap().default_database();
+    assert!(!target.driver.database_exists(&own).await.unwrap(), "no database left under the tenant's name");
+    assert!(!target.driver.database_exists(&broken).await.unwrap(), "the broken pooled database was dropped");
+    w.run(&["tenant", "create", &f, "--template", "basic", "--modules", "notes", "--server", "pg"]).ok();
+    let h = w.run(&["--json", "history", &f]).ok().json();
+    assert!(h[0]["notes"].as_str().unwrap().ends_with("(pooled)"), "the retry took the next entry: {h}");
+
     // The prepared database of 1.2.0 that the pool and the tamper fallback cloned.
     let detail = w.run(&["--json", "template", "show", "basic"]).ok().json();
     let checksum = |d: &serde_json::Value, v: &str| {

@@ -4,12 +4,13 @@
 
 mod common;
 
-use common::{Workdir, bundled, slug};
+use common::{Workdir, bundled, slug, wait_until};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 
 
@@ -44,13 +45,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        for _ in 0..50 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        let child = &mut self.child;
+        if !wait_until(Duration::from_secs(5), Duration::from_millis(100), || matches!(child.try_wait(), Ok(Some(_)))) {
+            let _ = self.child.kill();
         }
-        let _ = self.child.kill();
     }
 }
 
@@ -348,12 +346,7 @@ impl Driver {
             .spawn()
             .expect("chromedriver is not installed (apt install chromium chromium-driver; scripts/test does it)");
         let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        wait_until(Duration::from_secs(10), Duration::from_millis(100), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
         Driver { child, url }
     }
 }
@@ -525,15 +518,12 @@ fn shutdown_leaves_a_running_rollout_resumable() {
     let r = api.ok("POST", "/rollouts", "/rollouts", Some(json!({"template": "slowweb", "tenants": slugs, "concurrency": 1})));
     let id = r["rollout_id"].as_i64().unwrap();
     // Stop once some tenants are done and some are not (deadline: 30 s).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let now = api.ok("GET", "/rollouts/{id}", &format!("/rollouts/{id}"), None);
-        if now["applied"].as_i64().unwrap_or(0) >= 2 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the rollout never got going: {now}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut now = Value::Null;
+    let going = wait_until(Duration::from_secs(30), Duration::from_millis(20), || {
+        now = api.ok("GET", "/rollouts/{id}", &format!("/rollouts/{id}"), None);
+        now["applied"].as_i64().unwrap_or(0) >= 2
+    });
+    assert!(going, "the rollout never got going: {now}");
     let started = std::time::Instant::now();
     drop(server); // SIGTERM, then wait for the process to exit
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "graceful shutdown took {:?}", started.elapsed());
@@ -567,15 +557,12 @@ fn serve_refills_the_warm_pool_in_the_background() {
     let seen = std::cell::RefCell::new(BTreeSet::new());
     let api = Client { base: &server.base, auth: bearer(&token), seen: &seen };
     let all_ready = |why: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let pools = api.ok("GET", "/pools", "/pools", None);
-            if pools.as_array().unwrap().len() == 2 && pools.as_array().unwrap().iter().all(|p| p["ready"] == 1) {
-                return;
-            }
-            assert!(std::time::Instant::now() < deadline, "{why}: the pools never refilled: {pools}");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        let mut pools = Value::Null;
+        let refilled = wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+            pools = api.ok("GET", "/pools", "/pools", None);
+            pools.as_array().unwrap().len() == 2 && pools.as_array().unwrap().iter().all(|p| p["ready"] == 1)
+        });
+        assert!(refilled, "{why}: the pools never refilled: {pools}");
     };
     all_ready("after start");
     let slugs = [slug("bgpg"), slug("bglocal")];

@@ -49,7 +49,7 @@ pub struct Engine {
     /// Set when the process is shutting down: rollouts start no new tenant.
     stopping: std::sync::atomic::AtomicBool,
     /// Rollouts and pool refills running in background tasks (started over HTTP).
-    background: std::sync::atomic::AtomicUsize,
+    background: tokio::sync::watch::Sender<usize>,
     /// A background pool refill is running / was asked for again meanwhile.
     refilling: std::sync::atomic::AtomicBool,
     refill_again: std::sync::atomic::AtomicBool,
@@ -72,7 +72,7 @@ impl Engine {
             expected: Default::default(),
             throttle: Default::default(),
             stopping: Default::default(),
-            background: Default::default(),
+            background: tokio::sync::watch::Sender::new(0),
             refilling: Default::default(),
             refill_again: Default::default(),
             dummy_hash: Default::default(),
@@ -98,14 +98,14 @@ impl Engine {
     /// Runs (resumes, or with `retry` retries) a recorded rollout in a background task.
     pub fn spawn_rollout(self: &Arc<Self>, id: i64, actor: String, retry: bool) {
         let engine = self.clone();
-        engine.background.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        engine.background.send_modify(|n| *n += 1);
         tokio::spawn(async move {
             let progress = rollouts::NoProgress;
             let run = if retry { engine.migrate_retry(id, &actor, &progress).await } else { engine.migrate_resume(id, &actor, &progress).await };
             if let Err(e) = run {
                 tracing::error!(rollout = id, error = %e, "rollout stopped; `tenantry migrate resume {id}` continues it");
             }
-            engine.background.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            engine.background.send_modify(|n| *n -= 1);
         });
     }
 
@@ -120,7 +120,7 @@ impl Engine {
             return;
         }
         let engine = self.clone();
-        engine.background.fetch_add(1, SeqCst);
+        engine.background.send_modify(|n| *n += 1);
         tokio::spawn(async move {
             loop {
                 while engine.refill_again.swap(false, SeqCst) && !engine.stopping() {
@@ -135,21 +135,16 @@ impl Engine {
                     break;
                 }
             }
-            engine.background.fetch_sub(1, SeqCst);
+            engine.background.send_modify(|n| *n -= 1);
         });
     }
 
     /// Waits (up to `limit`) for background rollouts to reach a safe point after
     /// `request_stop`; returns how many are still running.
     pub async fn wait_for_background(&self, limit: std::time::Duration) -> usize {
-        let started = std::time::Instant::now();
-        loop {
-            let n = self.background.load(std::sync::atomic::Ordering::SeqCst);
-            if n == 0 || started.elapsed() > limit {
-                return n;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let mut running = self.background.subscribe();
+        let _ = tokio::time::timeout(limit, running.wait_for(|n| *n == 0)).await;
+        *self.background.borrow()
     }
 
     pub fn config(&self) -> &Config {

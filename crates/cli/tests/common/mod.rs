@@ -3,6 +3,22 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Checks `ready` every `every` until it holds or `within` has passed; whether it
+/// held. The one place the tests wait on something outside them.
+pub fn wait_until(within: Duration, every: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if ready() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
 
 pub struct Run {
     pub code: i32,

@@ -113,10 +113,10 @@ impl Engine {
         }
     }
 
-    /// Clones the prepared database (built on first need) into `target` and runs
-    /// `fill` there; `false` where the engine cannot copy. A sweep may drop the
-    /// prepared database between the lookup and the copy: then it is built again
-    /// and the copy retried once.
+    /// Clones the prepared database into `target` and runs `fill` there; `false`
+    /// where the engine cannot copy. When the copy fails because the prepared
+    /// database is missing (first use, or a sweep dropped it), it is built and the
+    /// copy retried once.
     pub(crate) async fn clone_prepared(
         &self,
         src: &BuildSource<'_>,
@@ -125,10 +125,12 @@ impl Engine {
         fill: &[&str],
     ) -> Result<bool, EngineError> {
         let driver = src.driver;
-        let prepared = self.prepared_database(src, shared).await?;
+        // Copy first: the prepared database exists on every create but the first, so
+        // looking for it only after a failed copy saves a round trip per tenant.
+        let prepared = prepared_database_name(&src.t.name, &src.v.version, &src.v.checksum, src.modules)?;
         match driver.clone_database(&prepared, target, fill).await {
             Err(e) if !driver.database_exists(&prepared).await.unwrap_or(true) => {
-                tracing::debug!(database = %prepared, error = %e, "the prepared database went away before the copy; building it again");
+                tracing::debug!(database = %prepared, error = %e, "no prepared database (first use, or swept meanwhile); building it");
                 let prepared = self.prepared_database(src, shared).await?;
                 Ok(driver.clone_database(&prepared, target, fill).await?)
             }
